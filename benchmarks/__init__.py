@@ -1,0 +1,1 @@
+"""Benchmarks behind `gallery bench ...`: each measures and prints figures, nothing is assumed."""

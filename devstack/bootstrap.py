@@ -1,0 +1,148 @@
+"""Create what the pipeline needs on running servers, from the contract files.
+
+Idempotent: topics are created if missing (and their configs and partition counts brought up
+to the file), the index is created from ``mappings/`` if missing (new fields are added to an
+existing one; a changed vector size is refused), and each connector in ``connectors/`` is
+created or updated with ``PUT /connectors/<name>/config``. The same functions run from
+docker-compose's ``init`` service (``gallery init``) against the production cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+from elasticsearch import Elasticsearch
+
+from devstack.errors import ComponentError
+from devstack.health import connector_status, es_auth
+from gallery_core.contracts import ConnectorSpec, IndexSpec, TopicSpec
+from gallery_core.settings import Settings
+
+__all__ = ["ensure_connector", "ensure_index", "ensure_topics", "es_client"]
+
+logger = logging.getLogger(__name__)
+
+
+def es_client(settings: Settings, **kwargs: Any) -> Elasticsearch:
+    return Elasticsearch(
+        settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=30, **kwargs
+    )
+
+
+# --- Kafka topics -------------------------------------------------------------------------------
+
+
+def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
+    """Create missing topics; align configs and grow partitions of existing ones."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    existing = admin.list_topics(timeout=10).topics
+    created: list[str] = []
+    missing = [t for t in topics if t.name not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [
+                NewTopic(t.name, t.partitions, t.replication_factor, config=t.config)
+                for t in missing
+            ],
+            operation_timeout=30,
+        )
+        for name, future in futures.items():
+            try:
+                future.result()
+                created.append(name)
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise ComponentError("kafka", f"could not create topic {name}: {exc}") from exc
+    for spec in topics:
+        if spec.name not in existing:
+            continue
+        have = len(existing[spec.name].partitions)
+        if have < spec.partitions:
+            admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[
+                spec.name
+            ].result()
+        resource = ConfigResource(
+            ConfigResource.Type.TOPIC,
+            spec.name,
+            incremental_configs=[
+                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                for k, v in spec.config.items()
+            ],
+        )
+        for future in admin.incremental_alter_configs([resource]).values():
+            future.result()
+    return created
+
+
+# --- Elasticsearch index ------------------------------------------------------------------------
+
+
+def ensure_index(es: Elasticsearch, spec: IndexSpec) -> bool:
+    """Create the index if missing (True); otherwise add new fields and check the vector dims."""
+    if not es.indices.exists(index=spec.name):
+        es.indices.create(index=spec.name, settings=spec.settings, mappings=spec.mappings)
+        logger.info("created index %s", spec.name)
+        return True
+    current = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    have = current.get("properties", {}).get(spec.vector_field, {}).get("dims")
+    if have is not None and int(have) != spec.dims:
+        raise ComponentError(
+            "elasticsearch",
+            f"index {spec.name} has {spec.vector_field}.dims={have} but mappings/ say "
+            f"{spec.dims}: re-create the index (and replay the vectors topic) to change models",
+        )
+    es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
+    return False
+
+
+# --- Kafka Connect ------------------------------------------------------------------------------
+
+
+def ensure_connector(settings: Settings, spec: ConnectorSpec, timeout: float = 60.0) -> dict[str, Any]:
+    """Create or update the connector, then wait until it and its tasks are RUNNING."""
+    base = settings.connect.url.rstrip("/")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = httpx.put(
+                f"{base}/connectors/{spec.name}/config", json=spec.config, timeout=30
+            )
+        except httpx.HTTPError as exc:
+            response = None
+            error = str(exc)
+        if response is not None and response.status_code in (200, 201):
+            break
+        if response is not None and response.status_code not in (409, 500, 503):
+            raise ComponentError(
+                "connect", f"connector {spec.name} was refused: {response.text[:2000]}"
+            )
+        if time.monotonic() > deadline:
+            reason = response.text[:500] if response is not None else error
+            raise ComponentError("connect", f"could not register {spec.name}: {reason}")
+        time.sleep(1)  # 409: a rebalance is in progress
+    while True:
+        status = connector_status(settings, spec.name)
+        tasks = status["tasks"]
+        if status["state"] == "RUNNING" and tasks and all(t["state"] == "RUNNING" for t in tasks):
+            return status
+        failed = [t for t in tasks if t["state"] == "FAILED"]
+        if status["state"] == "FAILED" or failed:
+            trace = (failed[0].get("trace") if failed else "") or ""
+            raise ComponentError(
+                "connect", f"connector {spec.name} FAILED: {trace.splitlines()[0] if trace else ''}"
+            )
+        if time.monotonic() > deadline:
+            raise ComponentError("connect", f"connector {spec.name} is not RUNNING: {status}")
+        time.sleep(0.5)

@@ -1,0 +1,111 @@
+"""Where the local stack keeps things: derived from Settings, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.versions import ELASTICSEARCH_VERSION, KAFKA_VERSION
+from gallery_core.settings import REPO_ROOT, Settings
+
+__all__ = ["Layout", "running_as_root"]
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass(frozen=True)
+class Layout:
+    cache: Path
+    run: Path
+    es_root: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Layout:
+        # Elasticsearch must run as an unprivileged user, who cannot reach root's ~/.cache.
+        es_root = (
+            settings.elasticsearch.system_home
+            if running_as_root()
+            else settings.paths.cache_dir / "elasticsearch"
+        )
+        return cls(cache=settings.paths.cache_dir, run=settings.paths.run_dir, es_root=es_root)
+
+    # --- cache: downloads and builds, shared by every checkout -------------------------------
+    @property
+    def downloads(self) -> Path:
+        return self.cache / "downloads"
+
+    @property
+    def kafka_lib(self) -> Path:
+        return self.cache / f"kafka-{KAFKA_VERSION}" / "lib"
+
+    @property
+    def connect_plugins(self) -> Path:
+        return self.cache / "connect-plugins"
+
+    @property
+    def es_plugin_zips(self) -> Path:
+        return self.cache / "es-plugins"
+
+    @property
+    def maven_home(self) -> Path:
+        return self.cache / "maven"
+
+    @property
+    def build_logs(self) -> Path:
+        return self.cache / "build-logs"
+
+    # --- Elasticsearch's own tree (owned by its OS user when we are root) ---------------------
+    @property
+    def es_home(self) -> Path:
+        return self.es_root / f"elasticsearch-{ELASTICSEARCH_VERSION}"
+
+    @property
+    def es_config(self) -> Path:
+        return self.es_root / "config"
+
+    @property
+    def es_data(self) -> Path:
+        return self.es_root / "data"
+
+    @property
+    def es_logs(self) -> Path:
+        return self.es_root / "logs"
+
+    @property
+    def es_tmp(self) -> Path:
+        return self.es_root / "tmp"
+
+    # --- run folder: this checkout's processes ------------------------------------------------
+    @property
+    def logs(self) -> Path:
+        return self.run / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.run / "pids"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.run / "kafka"
+
+    @property
+    def connect_dir(self) -> Path:
+        return self.run / "connect"
+
+    def log_file(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+    def pid_file(self, component: str) -> Path:
+        return self.pids / f"{component}.pid"
+
+    # --- sources of the project's own Java code -----------------------------------------------
+    @property
+    def es_plugin_src(self) -> Path:
+        return REPO_ROOT / "elasticsearch-plugin"
+
+    @property
+    def sink_connector_src(self) -> Path:
+        return REPO_ROOT / "connectors" / "elasticsearch-sink"

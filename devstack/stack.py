@@ -1,0 +1,220 @@
+"""`up`, `down` and `status` of the local stack.
+
+`up` is a reconciler: it provisions what is missing, starts each server that is not running
+(so after a crash or a `kill -9` it restarts just that one), waits for health, then creates
+topics, the index and the connector from the contract files. Running it twice is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from devstack import bootstrap, health
+from devstack.errors import ComponentError
+from devstack.health import Health
+from devstack.layout import Layout
+from devstack.processes import ManagedProcess
+from devstack.provision import Installation, provision, tail
+from devstack.servers import (
+    LaunchSpec,
+    connect_launch,
+    elasticsearch_launch,
+    kafka_format_argv,
+    kafka_launch,
+)
+from gallery_core.contracts import load_connectors, load_index, load_topics
+from gallery_core.settings import Settings
+
+__all__ = ["SERVERS", "Server", "down", "process", "status", "up"]
+
+logger = logging.getLogger(__name__)
+
+LOCAL_REPLICATION = 1
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    launch: Callable[[Settings, Layout, Installation], LaunchSpec]
+    check: Callable[[Settings], Health]
+    start_timeout: float
+
+
+SERVERS = {
+    "elasticsearch": Server("elasticsearch", elasticsearch_launch, health.elasticsearch_health, 120),
+    "kafka": Server("kafka", kafka_launch, health.kafka_health, 60),
+    "connect": Server("connect", connect_launch, health.connect_health, 90),
+}
+
+
+def process(layout: Layout, name: str) -> ManagedProcess:
+    return ManagedProcess(name, layout.pid_file(name), layout.log_file(name))
+
+
+def _log_tail(layout: Layout, name: str) -> str:
+    text = tail(layout.log_file(name), 25)
+    if name == "elasticsearch":  # the node's own log has the reason; stdout often does not
+        text += "\n" + tail(layout.es_logs / "gallery-local.log", 15)
+    return text
+
+
+def _start(settings: Settings, layout: Layout, inst: Installation, server: Server) -> None:
+    proc = process(layout, server.name)
+    if proc.alive():
+        return
+    spec = server.launch(settings, layout, inst)
+    if server.name == "kafka":
+        fmt = kafka_format_argv(layout, inst)
+        if fmt is not None:
+            result = subprocess.run(fmt, capture_output=True, text=True, env=spec.env)
+            if result.returncode != 0:
+                raise ComponentError("kafka", "storage format failed", result.stdout + result.stderr)
+    proc.start(spec.argv, env=spec.env, cwd=spec.cwd, user=spec.user)
+
+
+def _await(settings: Settings, layout: Layout, server: Server, console: Console) -> Health:
+    proc = process(layout, server.name)
+    with console.status(f"waiting for {server.name}"):
+        result = health.wait_until_healthy(
+            lambda: server.check(settings),
+            timeout=server.start_timeout,
+            still_running=proc.alive,
+        )
+    if not result.healthy:
+        raise ComponentError(
+            server.name,
+            f"not healthy after {server.start_timeout:.0f}s: {result.detail}",
+            _log_tail(layout, server.name),
+        )
+    console.print(f"[green]✓[/] {server.name} {result.version or ''} healthy: {result.detail}")
+    return result
+
+
+def up(settings: Settings, console: Console) -> dict[str, Any]:
+    started = time.monotonic()
+    layout = Layout.from_settings(settings)
+    inst = provision(settings, console)
+    # Elasticsearch and Kafka start side by side; Connect needs Kafka.
+    for name in ("elasticsearch", "kafka"):
+        _start(settings, layout, inst, SERVERS[name])
+    _await(settings, layout, SERVERS["kafka"], console)
+    _start(settings, layout, inst, SERVERS["connect"])
+    _await(settings, layout, SERVERS["elasticsearch"], console)
+
+    topics = [t.for_replication(LOCAL_REPLICATION) for t in load_topics().all()]
+    created = bootstrap.ensure_topics(settings, topics)
+    console.print(f"[green]✓[/] topics {', '.join(t.name for t in topics)}"
+                  + (f" (created {', '.join(created)})" if created else ""))
+    index = load_index()
+    with bootstrap.es_client(settings) as es:
+        bootstrap.ensure_index(es, index)
+    console.print(f"[green]✓[/] index {index.name} ({index.vector_field}: {index.dims} dims)")
+
+    _await(settings, layout, SERVERS["connect"], console)
+    for spec in load_connectors():
+        _restart_failed_tasks(settings, spec.name)
+        state = bootstrap.ensure_connector(settings, spec)
+        console.print(
+            f"[green]✓[/] connector {spec.name} {state['state']} "
+            f"({len(state['tasks'])} task(s))"
+        )
+    console.print(f"stack up in {time.monotonic() - started:.1f}s")
+    return status(settings)
+
+
+def _restart_failed_tasks(settings: Settings, name: str) -> None:
+    """After an outage a task may be FAILED; `up` restarts it (and only the failed ones)."""
+    state = health.connector_status(settings, name)
+    if state["state"] == "FAILED" or any(t["state"] == "FAILED" for t in state["tasks"]):
+        httpx.post(
+            f"{settings.connect.url.rstrip('/')}/connectors/{name}/restart",
+            params={"includeTasks": "true", "onlyFailed": "true"},
+            timeout=30,
+        )
+
+
+def down(settings: Settings, console: Console) -> list[str]:
+    """Stop everything this checkout started, newest first. Returns what was running."""
+    layout = Layout.from_settings(settings)
+    stopped = []
+    for name in ("api", "producer", "worker", "connect", "kafka", "elasticsearch"):
+        proc = process(layout, name)
+        if proc.stop(timeout=45):
+            stopped.append(name)
+            console.print(f"stopped {name}")
+    return stopped
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """The object `gallery status --json` and `GET /api/status` print (see CONTRACT.md)."""
+    layout = Layout.from_settings(settings)
+    index = load_index()
+    components: dict[str, Any] = {}
+    for name, server in SERVERS.items():
+        result = server.check(settings)
+        components[name] = {**result.as_dict(), "pid": process(layout, name).pid()}
+    for name in ("worker", "producer", "api"):
+        pid = process(layout, name).pid()
+        components[name] = {
+            "healthy": pid is not None,
+            "detail": f"running (pid {pid})" if pid else "not running",
+            "pid": pid,
+        }
+    connectors = load_connectors()
+    connector = (
+        health.connector_status(settings, connectors[0].name) if connectors else {"state": "NONE"}
+    )
+    return {
+        "components": components,
+        "watch_dir": str(settings.paths.watch_dir),
+        "index": index.name,
+        "index_docs": _doc_count(settings, index.name),
+        "elasticsearch_url": settings.elasticsearch.url,
+        "api_url": settings.api.url,
+        "connector": connector,
+        "dlq_count": _dlq_count(settings),
+    }
+
+
+def _doc_count(settings: Settings, index: str) -> int | None:
+    try:
+        with bootstrap.es_client(settings, request_timeout=3) as es:
+            return int(es.count(index=index)["count"])
+    except Exception:  # unreachable or missing index: status reports, never raises
+        return None
+
+
+def _dlq_count(settings: Settings) -> int | None:
+    """Messages in the dead-letter topic: the sum of its partitions' offset ranges."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topic = load_topics().dlq.name
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": "gallery-status",
+            "enable.auto.commit": False,
+            "logger": logging.getLogger("devstack.status.librdkafka"),
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=3)
+        if topic not in meta.topics or meta.topics[topic].error is not None:
+            return None
+        total = 0
+        for partition in meta.topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=3)
+            total += high - low
+        return total
+    except Exception:
+        return None
+    finally:
+        consumer.close()

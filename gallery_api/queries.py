@@ -1,0 +1,89 @@
+"""Elasticsearch query bodies for similarity search: pure functions, no I/O.
+
+Exact search is a ``script_score`` query. On a production cluster the script is painless
+(``cosineSimilarity`` / ``l2norm``); the local single node has no painless module, so it runs
+the project's own script engine (``elasticsearch-plugin/``, language ``gallery_vector``), which
+computes the same functions with the server's own vector code. Either way the query vector is
+a script *parameter*: no user input is ever written into script source.
+
+Scores are "higher is more similar" for every metric:
+cosine -> cosineSimilarity + 1 (in [0, 2]); l2 -> 1 / (1 + l2norm) (in (0, 1]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Metric", "ScriptEngine", "knn_query", "script_score_query"]
+
+
+class Metric(StrEnum):
+    COSINE = "cosine"
+    L2 = "l2"
+
+
+class ScriptEngine(StrEnum):
+    PAINLESS = "painless"
+    GALLERY_VECTOR = "gallery_vector"
+
+
+PAINLESS_SOURCE = {
+    Metric.COSINE: "cosineSimilarity(params.query_vector, params.field) + 1.0",
+    Metric.L2: "1 / (1 + l2norm(params.query_vector, params.field))",
+}
+
+
+def script_score_query(
+    vector: Sequence[float],
+    *,
+    metric: Metric,
+    field: str,
+    engine: ScriptEngine,
+    filters: Sequence[dict[str, Any]] = (),
+    exclude_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An exact (brute-force) similarity query over documents that have a vector."""
+    source = PAINLESS_SOURCE[metric] if engine is ScriptEngine.PAINLESS else metric.value
+    inner: dict[str, Any] = {
+        "bool": {
+            "filter": [{"exists": {"field": field}}, *filters],
+            "must_not": [{"ids": {"values": list(exclude_ids)}}] if exclude_ids else [],
+        }
+    }
+    return {
+        "script_score": {
+            "query": inner,
+            "script": {
+                "lang": engine.value,
+                "source": source,
+                "params": {"field": field, "query_vector": [float(x) for x in vector]},
+            },
+        }
+    }
+
+
+def knn_query(
+    vector: Sequence[float],
+    *,
+    field: str,
+    k: int,
+    num_candidates: int | None = None,
+    filters: Sequence[dict[str, Any]] = (),
+    exclude_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An approximate kNN search clause (HNSW); filters apply inside the graph search."""
+    candidates = num_candidates if num_candidates is not None else max(100, 10 * k)
+    filter_clauses: list[dict[str, Any]] = list(filters)
+    if exclude_ids:
+        filter_clauses.append({"bool": {"must_not": [{"ids": {"values": list(exclude_ids)}}]}})
+    body: dict[str, Any] = {
+        "field": field,
+        "query_vector": [float(x) for x in vector],
+        "k": k,
+        "num_candidates": min(max(candidates, k), 10_000),
+    }
+    if filter_clauses:
+        body["filter"] = filter_clauses
+    return body

@@ -1,0 +1,1 @@
+"""The `gallery` command: run the stack, ingest, train, evaluate, benchmark."""

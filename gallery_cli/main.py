@@ -1,0 +1,136 @@
+"""`gallery`: the operator's command line (see ../shared/CONTRACT.md for the stable names).
+
+Run as `.venv/bin/gallery --help`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devstack.errors import StackError
+from gallery_core.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+bench_app = typer.Typer(no_args_is_help=True, help="Performance benchmarks (print figures).")
+app.add_typer(bench_app, name="bench")
+
+console = Console(stderr=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+@app.callback()
+def _configure(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def up() -> None:
+    """Install what is missing, start Kafka, Connect and Elasticsearch, create topics/index/connector."""
+    from devstack.stack import up as stack_up
+
+    try:
+        state = stack_up(get_settings(), console)
+    except StackError as exc:
+        _fail(exc)
+    _print_status(state)
+
+
+@app.command()
+def down() -> None:
+    """Stop every process this checkout started."""
+    from devstack.stack import down as stack_down
+
+    stopped = stack_down(get_settings(), console)
+    console.print("nothing was running" if not stopped else f"stopped: {', '.join(stopped)}")
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Health of each component, the connector, the index and the dead-letter topic."""
+    from devstack.stack import status as stack_status
+
+    state = stack_status(get_settings())
+    if as_json:
+        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+    else:
+        _print_status(state)
+    if not all(state["components"][c]["healthy"] for c in ("kafka", "connect", "elasticsearch")):
+        raise typer.Exit(1)
+
+
+@app.command()
+def init() -> None:
+    """Create topics, index and connectors on already-running servers (docker-compose's init)."""
+    from devstack import bootstrap
+    from gallery_core.contracts import load_connectors, load_index, load_topics
+
+    settings = get_settings()
+    try:
+        bootstrap.ensure_topics(settings, load_topics().all())
+        with bootstrap.es_client(settings) as es:
+            bootstrap.ensure_index(es, load_index())
+        for spec in load_connectors():
+            bootstrap.ensure_connector(settings, spec, timeout=300)
+    except StackError as exc:
+        _fail(exc)
+    console.print("topics, index and connectors are in place")
+
+
+@bench_app.command("sink")
+def bench_sink(
+    records: Annotated[int, typer.Option(help="Vector records to produce.")] = 300,
+    as_json: JsonFlag = False,
+) -> None:
+    """Time from producing a vector record to the sink topic until it is searchable."""
+    from benchmarks.sink import run_sink_benchmark
+
+    result = run_sink_benchmark(get_settings(), records=records, console=console)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        table = Table(title="Sink freshness: produced -> searchable in Elasticsearch")
+        for key in result:
+            table.add_column(key)
+        table.add_row(*(str(v) for v in result.values()))
+        Console().print(table)
+
+
+def _print_status(state: dict[str, object]) -> None:
+    table = Table(title="gallery stack")
+    table.add_column("component")
+    table.add_column("healthy")
+    table.add_column("version")
+    table.add_column("detail")
+    components = state["components"]
+    assert isinstance(components, dict)
+    for name, comp in components.items():
+        mark = "[green]yes[/]" if comp["healthy"] else "[red]no[/]"
+        table.add_row(name, mark, str(comp.get("version") or ""), str(comp["detail"]))
+    out = Console()
+    out.print(table)
+    connector = state["connector"]
+    assert isinstance(connector, dict)
+    tasks = ", ".join(f"{t['id']}:{t['state']}" for t in connector.get("tasks", []))
+    out.print(f"connector {connector.get('name')}: {connector.get('state')} [{tasks}]")
+    out.print(f"index {state['index']}: {state.get('index_docs')} documents; "
+              f"dead-lettered: {state['dlq_count']}")
+    out.print(f"Elasticsearch: {state['elasticsearch_url']}   watch folder: {state['watch_dir']}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,138 @@
+"""The one settings object: every port, path and limit the product uses.
+
+Values come from the environment with the prefix ``GALLERY_`` and ``__`` between a group and a
+field, e.g. ``GALLERY_KAFKA__BOOTSTRAP_SERVERS=broker:9092`` or ``GALLERY_PATHS__CACHE_DIR=/data``;
+a ``.env`` file in the working directory is read too. Nothing else in the code calls
+``os.getenv``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ApiSettings",
+    "ConnectSettings",
+    "ElasticsearchSettings",
+    "KafkaSettings",
+    "LimitSettings",
+    "PathSettings",
+    "REPO_ROOT",
+    "Settings",
+    "get_settings",
+]
+
+#: The checkout this code runs from (the folder holding `connectors/`, `mappings/`, ...).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MiB = 1024 * 1024
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "artwork-similarity"
+
+
+class PathSettings(BaseModel):
+    #: Downloads and builds (Kafka jars, the Elasticsearch distribution, plugins): outside the repo.
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    #: Pids, logs, configs and data of the local stack's processes.
+    run_dir: Path = REPO_ROOT / ".run"
+    #: The folder users drop images into; its top-level subfolders are collections.
+    watch_dir: Path = REPO_ROOT / "watch"
+    #: Thumbnails and served copies of images, written by the worker, read by the API.
+    media_dir: Path = REPO_ROOT / ".run" / "media"
+
+    @field_validator("cache_dir", "run_dir", "watch_dir", "media_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    #: KRaft controller listener of the local combined broker/controller.
+    controller_port: int = 9093
+    heap: str = "768m"
+
+
+class ConnectSettings(BaseModel):
+    url: str = "http://127.0.0.1:8083"
+    heap: str = "768m"
+    #: Kafka Connect's own internal topics (configs, offsets, status).
+    group_id: str = "gallery-connect"
+
+
+class ElasticsearchSettings(BaseModel):
+    url: str = "http://127.0.0.1:9200"
+    transport_port: int = 9300
+    username: str | None = None
+    password: SecretStr | None = None
+    heap: str = "2g"
+    #: Elasticsearch refuses to run as root: as root, the stack runs it as this system user.
+    os_user: str = "gallery-es"
+    #: Where that user's Elasticsearch home, config and data live when the stack runs as root
+    #: (root's own cache is not reachable by another user).
+    system_home: Path = Path("/var/lib/gallery-es")
+
+    @field_validator("password")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in {"changeme", "password", ""}:
+            raise ValueError("set a real Elasticsearch password, not a placeholder")
+        return value
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class LimitSettings(BaseModel):
+    #: The largest image file the product accepts; every size limit on the way is derived from it.
+    max_image_bytes: int = 32 * MiB
+    #: Room for the record's metadata and headers on top of the image bytes.
+    record_overhead_bytes: int = 1 * MiB
+
+    @property
+    def max_record_bytes(self) -> int:
+        """Broker `message.max.bytes`, topic `max.message.bytes`, producer and fetch sizes."""
+        return self.max_image_bytes + self.record_overhead_bytes
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GALLERY_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    paths: PathSettings = PathSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    connect: ConnectSettings = ConnectSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    api: ApiSettings = ApiSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        es = self.elasticsearch
+        if (es.username is None) != (es.password is None):
+            raise ValueError("set both GALLERY_ELASTICSEARCH__USERNAME and __PASSWORD, or neither")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,36 @@
+"""The record on the vectors topic, which the sink connector writes as an index document.
+
+Key: the artwork id (sha256 hex of the image content), as UTF-8 text. Value: the document JSON
+(fields of ``mappings/paintings.json``), or null — a tombstone — to delete the document.
+The topic is compacted, so replaying it rebuilds the index (Elasticsearch is a derived view).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import Producer
+
+from gallery_core.settings import Settings
+
+__all__ = ["encode_vector_record", "vector_producer"]
+
+
+def encode_vector_record(artwork_id: str, vector: Sequence[float], **fields: Any) -> bytes:
+    doc = {"id": artwork_id, "embedding": [float(x) for x in vector], **fields}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def vector_producer(settings: Settings, **overrides: Any) -> Producer:
+    """An idempotent, acks=all producer for the vectors topic."""
+    config = {
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        **overrides,
+    }
+    return Producer(config)
