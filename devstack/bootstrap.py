@@ -36,9 +36,8 @@ logger = logging.getLogger(__name__)
 
 
 def es_client(settings: Settings, **kwargs: Any) -> Elasticsearch:
-    return Elasticsearch(
-        settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=30, **kwargs
-    )
+    options: dict[str, Any] = {"request_timeout": 30, **kwargs}
+    return Elasticsearch(settings.elasticsearch.url, basic_auth=es_auth(settings), **options)
 
 
 # --- Kafka topics -------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Installation:
     kafka_lib: Path
     es_home: Path
     connect_plugin_path: Path
+    #: Servers whose plugins changed in this run: if running, they must restart to load them.
+    stale: frozenset[str] = frozenset()
 
 
 def provision(settings: Settings, console: Console) -> Installation:
@@ -77,13 +79,17 @@ def provision(settings: Settings, console: Console) -> Installation:
     mvn = ensure_maven(layout, console)
     ensure_kafka(layout, mvn, java_home, console)
     ensure_elasticsearch(layout, settings, console)
-    ensure_es_plugin(layout, mvn, java_home, settings, console)
-    ensure_sink_connector(layout, mvn, java_home, console)
+    stale = set()
+    if ensure_es_plugin(layout, mvn, java_home, settings, console):
+        stale.add("elasticsearch")
+    if ensure_sink_connector(layout, mvn, java_home, console):
+        stale.add("connect")
     return Installation(
         java_home=java_home,
         kafka_lib=layout.kafka_lib,
         es_home=layout.es_home,
         connect_plugin_path=layout.connect_plugins,
+        stale=frozenset(stale),
     )
 
 
@@ -315,7 +321,8 @@ def source_hash(root: Path, extra: Iterable[str] = ()) -> str:
 
 def ensure_es_plugin(
     layout: Layout, mvn: Path, java_home: Path, settings: Settings, console: Console
-) -> None:
+) -> bool:
+    """Build and install the script plugin if its sources changed; True if (re)installed."""
     src = layout.es_plugin_src
     build_id = source_hash(src, [ELASTICSEARCH_VERSION])
     cached_zip = layout.es_plugin_zips / f"{ES_PLUGIN_NAME}-{build_id}.zip"
@@ -337,7 +344,7 @@ def ensure_es_plugin(
     marker = target / ".build-id"
     if marker.exists() and marker.read_text() == build_id:
         console.print(f"[green]✓[/] Elasticsearch plugin {ES_PLUGIN_NAME} (installed)")
-        return
+        return False
     shutil.rmtree(target, ignore_errors=True)
     with zipfile.ZipFile(cached_zip) as zf:
         zf.extractall(target)
@@ -346,16 +353,18 @@ def ensure_es_plugin(
         user = pwd.getpwnam(settings.elasticsearch.os_user)
         chown_tree(target, user.pw_uid, user.pw_gid)
     console.print(f"[green]✓[/] Elasticsearch plugin {ES_PLUGIN_NAME} installed ({build_id})")
+    return True
 
 
-def ensure_sink_connector(layout: Layout, mvn: Path, java_home: Path, console: Console) -> None:
+def ensure_sink_connector(layout: Layout, mvn: Path, java_home: Path, console: Console) -> bool:
+    """Build the sink connector plugin if its sources changed; True if (re)built."""
     src = layout.sink_connector_src
     build_id = source_hash(src, [KAFKA_VERSION])
     target = layout.connect_plugins / SINK_PLUGIN_NAME
     marker = target / ".build-id"
     if marker.exists() and marker.read_text() == build_id:
         console.print(f"[green]✓[/] Connect plugin {SINK_PLUGIN_NAME} (cached)")
-        return
+        return False
     run_maven(
         mvn,
         ["-f", str(src / "pom.xml"), "package", "-DskipTests", f"-Dkafka.version={KAFKA_VERSION}"],
@@ -371,6 +380,7 @@ def ensure_sink_connector(layout: Layout, mvn: Path, java_home: Path, console: C
     shutil.copytree(built, target)
     marker.write_text(build_id)
     console.print(f"[green]✓[/] Connect plugin {SINK_PLUGIN_NAME} built ({build_id})")
+    return True
 
 
 def tail(path: Path, lines: int = 30) -> str:

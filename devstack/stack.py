@@ -69,7 +69,10 @@ def _log_tail(layout: Layout, name: str) -> str:
 def _start(settings: Settings, layout: Layout, inst: Installation, server: Server) -> None:
     proc = process(layout, server.name)
     if proc.alive():
-        return
+        if server.name not in inst.stale:
+            return
+        logger.warning("restarting %s to load its rebuilt plugin", server.name)
+        proc.stop(timeout=60)
     spec = server.launch(settings, layout, inst)
     if server.name == "kafka":
         fmt = kafka_format_argv(layout, inst)
