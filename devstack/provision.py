@@ -147,11 +147,12 @@ def ensure_maven(layout: Layout, console: Console) -> Path:
 def run_maven(
     mvn: Path, args: list[str], java_home: Path, log: Path, what: str, console: Console
 ) -> None:
+    """Run Maven with its local repository inside the cache (one folder holds every download)."""
     env = {**os.environ, "JAVA_HOME": str(java_home)}
+    repo = log.parent.parent / "m2"
+    argv = [str(mvn), "-B", "-ntp", f"-Dmaven.repo.local={repo}", *args]
     with console.status(f"Maven: {what} (log: {log})"), log.open("w") as out:
-        result = subprocess.run(
-            [str(mvn), "-B", "-ntp", *args], stdout=out, stderr=subprocess.STDOUT, env=env
-        )
+        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     if result.returncode != 0:
         raise ProvisionError(what, f"mvn exited with {result.returncode}", tail(log))
 
