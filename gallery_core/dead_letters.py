@@ -1,0 +1,80 @@
+"""Dead letters: every accepted image that cannot be made searchable ends here, with a reason.
+
+One record per failure on the dead-letter topic (``paintings.dlq``), keyed by the artwork id,
+its value this JSON object. Kafka Connect writes its own dead letters (malformed documents) to
+the same topic: those carry the original record and Connect's ``__connect.errors.*`` headers;
+`from_connect_headers` reads them into the same shape, so operators see one list.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["DeadLetter", "Reason", "Stage", "from_connect_headers"]
+
+
+class Stage(StrEnum):
+    PRODUCER = "producer"  # the file was refused before it was published
+    DECODE = "decode"  # the worker could not decode the image
+    EMBED = "embed"  # the model failed or returned an invalid vector
+    PUBLISH = "publish"  # the vector record could not be produced
+    SINK = "sink"  # Kafka Connect / Elasticsearch refused the document
+
+
+class Reason(StrEnum):
+    """Reason codes besides the decoder's own (``vectorizer.errors.DecodeReason`` values)."""
+
+    PATH_ESCAPE = "path_escape"
+    NOT_A_FILE = "not_a_file"
+    UNREADABLE = "unreadable"
+    TOO_LARGE = "too_large"
+    INVALID_VECTOR = "invalid_vector"
+    MODEL_ERROR = "model_error"
+    INTERNAL = "internal_error"
+    REJECTED_DOCUMENT = "rejected_document"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    stage: str
+    reason: str
+    detail: str
+    key: str | None
+    path: str | None = None
+    collection: str | None = None
+    content_sha256: str | None = None
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> DeadLetter:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+def from_connect_headers(key: bytes | None, headers: dict[str, bytes]) -> DeadLetter:
+    """A dead letter written by Kafka Connect's errant record reporter, in our shape."""
+
+    def text(name: str) -> str | None:
+        value = headers.get(f"__connect.errors.{name}")
+        return value.decode(errors="replace") if value is not None else None
+
+    partition, offset = text("partition"), text("offset")
+    return DeadLetter(
+        stage=Stage.SINK,
+        reason=Reason.REJECTED_DOCUMENT,
+        detail=text("exception.message") or text("exception.class.name") or "",
+        key=key.decode(errors="replace") if key else None,
+        source_topic=text("topic"),
+        source_partition=int(partition) if partition else None,
+        source_offset=int(offset) if offset else None,
+    )

@@ -1,0 +1,1 @@
+"""Vectorizer: turns artwork images into embeddings (decoder, model, worker)."""

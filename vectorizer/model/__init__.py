@@ -1,0 +1,1 @@
+"""Image preprocessing and the CNN model that embeds artworks."""
