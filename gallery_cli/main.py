@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -91,6 +92,45 @@ def init() -> None:
     console.print("topics, index and connectors are in place")
 
 
+@app.command()
+def ingest(
+    directory: Annotated[Path, typer.Argument(help="Folder to publish (recursively).")],
+    wait: Annotated[
+        bool, typer.Option(help="Return once each image is searchable or dead-lettered.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Publish files again even if unchanged.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 1800.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Publish every image under DIRECTORY; its top-level subfolders are collections."""
+    from producer.ingest import ingest as run_ingest
+
+    if not directory.is_dir():
+        _fail(ValueError(f"{directory} is not a folder"))
+    summary = run_ingest(
+        get_settings(), directory, wait=wait, force=force, timeout_s=timeout, console=console
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
+    else:
+        out = Console()
+        out.print(
+            f"accepted {summary.accepted}, unchanged {summary.unchanged}, "
+            f"rejected {len(summary.rejected)}"
+            + (
+                f", indexed {summary.indexed}, dead-lettered {summary.dead_lettered}, "
+                f"pending {summary.pending}"
+                if wait
+                else ""
+            )
+            + f" in {summary.seconds:.1f}s"
+        )
+        for item in summary.rejected + summary.dead_letters:
+            out.print(f"  [yellow]{item['reason']}[/]: {item['path']} {item.get('detail', '')}")
+    if summary.failed_delivery or summary.pending:
+        raise typer.Exit(1)
+
+
 @bench_app.command("sink")
 def bench_sink(
     records: Annotated[int, typer.Option(help="Vector records to produce.")] = 300,
@@ -127,8 +167,10 @@ def _print_status(state: dict[str, object]) -> None:
     assert isinstance(connector, dict)
     tasks = ", ".join(f"{t['id']}:{t['state']}" for t in connector.get("tasks", []))
     out.print(f"connector {connector.get('name')}: {connector.get('state')} [{tasks}]")
-    out.print(f"index {state['index']}: {state.get('index_docs')} documents; "
-              f"dead-lettered: {state['dlq_count']}")
+    out.print(
+        f"index {state['index']}: {state.get('index_docs')} documents; "
+        f"dead-lettered: {state['dlq_count']}"
+    )
     out.print(f"Elasticsearch: {state['elasticsearch_url']}   watch folder: {state['watch_dir']}")
 
 

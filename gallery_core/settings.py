@@ -22,8 +22,10 @@ __all__ = [
     "KafkaSettings",
     "LimitSettings",
     "PathSettings",
+    "ProducerSettings",
     "REPO_ROOT",
     "Settings",
+    "WorkerSettings",
     "get_settings",
 ]
 
@@ -97,6 +99,27 @@ class ApiSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class WorkerSettings(BaseModel):
+    """The vectorizer worker (Faust): batching, decode processes, model file."""
+
+    #: Consumer group of the workers; more worker processes share the partitions.
+    group_id: str = "gallery-vectorizer"
+    batch_size: int = 32
+    batch_within_s: float = 0.5
+    decode_processes: int = 2
+    #: A `.keras` file with its model card beside it; None: the shipped default model.
+    model_path: Path | None = None
+
+
+class ProducerSettings(BaseModel):
+    """The watcher and `gallery ingest`."""
+
+    #: A file is published once its size and mtime held still this long (or it was closed).
+    settle_s: float = 1.0
+    #: How often the watcher looks at files it has seen events for.
+    poll_interval_s: float = 0.25
+
+
 class LimitSettings(BaseModel):
     #: The largest image file the product accepts; every size limit on the way is derived from it.
     max_image_bytes: int = 32 * MiB
@@ -122,6 +145,8 @@ class Settings(BaseSettings):
     connect: ConnectSettings = ConnectSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     api: ApiSettings = ApiSettings()
+    worker: WorkerSettings = WorkerSettings()
+    producer: ProducerSettings = ProducerSettings()
     limits: LimitSettings = LimitSettings()
 
     @model_validator(mode="after")

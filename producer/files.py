@@ -1,0 +1,113 @@
+"""Turn one file under a root into a publishable image, or a refusal with a reason."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
+
+from gallery_core.dead_letters import DeadLetter, Reason, Stage
+from gallery_core.image_records import ImageHeaders
+from producer.paths import PathRejected, artwork_id, collection_of, relative_path
+from producer.sidecar import SidecarIndex, layout_metadata
+from vectorizer.errors import DecodeReason
+from vectorizer.model.preprocess import sniff_format
+
+__all__ = ["Accepted", "Refused", "inspect_file"]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    rel: PurePosixPath
+    artwork_id: str
+    data: bytes
+    headers: ImageHeaders
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Refused:
+    path: str
+    letter: DeadLetter
+
+
+def _refuse(path: str, reason: str, detail: str, rel: PurePosixPath | None) -> Refused:
+    key = artwork_id(rel) if rel is not None else hashlib.sha256(path.encode()).hexdigest()
+    return Refused(
+        path,
+        DeadLetter(
+            stage=Stage.PRODUCER,
+            reason=reason,
+            detail=detail,
+            key=key,
+            path=rel.as_posix() if rel is not None else path,
+            collection=collection_of(rel) if rel is not None else None,
+        ),
+    )
+
+
+def inspect_file(
+    root: Path, path: Path, sidecars: SidecarIndex, max_bytes: int
+) -> Accepted | Refused:
+    """Read and check a file: inside the root, not a link, a size we accept, an image header.
+
+    Full decoding (truncation, bombs, polyglots) is the worker's job, in its sandbox; here
+    only what is cheap and certain is refused, with the same reason codes.
+    """
+    shown = os.fsdecode(path)
+    try:
+        rel = relative_path(root, path)
+    except PathRejected as exc:
+        return _refuse(shown, exc.reason, exc.detail, None)
+    try:
+        st = os.stat(root / rel, follow_symlinks=False)
+        if st.st_size > max_bytes:
+            return _refuse(
+                shown,
+                Reason.TOO_LARGE,
+                f"{st.st_size} bytes is more than the limit of {max_bytes}",
+                rel,
+            )
+        with open(root / rel, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return _refuse(shown, Reason.UNREADABLE, exc.strerror or str(exc), rel)
+    if not data:
+        return _refuse(shown, DecodeReason.EMPTY, "the file has no bytes", rel)
+    if len(data) > max_bytes:  # grew while we read it
+        return _refuse(shown, Reason.TOO_LARGE, f"more than the limit of {max_bytes} bytes", rel)
+    fmt = sniff_format(data)
+    if fmt is None:
+        return _refuse(
+            shown,
+            DecodeReason.UNSUPPORTED_FORMAT,
+            "not a JPEG, PNG, GIF, WebP, TIFF or BMP file (by its magic bytes)",
+            rel,
+        )
+    try:  # the header only: cheap, and proves the file is an image of that format (P1, P7)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=[fmt.pil_format]) as img:
+                img.size  # noqa: B018
+    except Exception as exc:  # Pillow raises many types for a bad header
+        return _refuse(shown, DecodeReason.CORRUPT, f"unreadable {fmt.value} header: {exc}", rel)
+    meta = sidecars.lookup(rel).merged_over(layout_metadata(rel))
+    return Accepted(
+        rel=rel,
+        artwork_id=artwork_id(rel),
+        data=data,
+        headers=ImageHeaders(
+            path=rel.as_posix(),
+            collection=collection_of(rel),
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            metadata=meta.as_fields(),
+        ),
+        size=len(data),
+        mtime_ns=st.st_mtime_ns,
+    )

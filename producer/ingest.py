@@ -1,0 +1,230 @@
+"""`gallery ingest DIR`: publish every image under DIR, optionally wait until each is accounted.
+
+"Accounted" means: searchable in Elasticsearch with this content hash, or in the dead-letter
+topic (from the worker or the sink). Files refused before publishing (outside the root, too
+large, not an image) are reported as `rejected` and dead-lettered too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from devstack.bootstrap import es_client
+from gallery_core.contracts import load_index, load_topics
+from gallery_core.dead_letters import DeadLetter, from_connect_headers
+from gallery_core.settings import Settings
+from producer.files import Accepted, inspect_file
+from producer.publisher import ImagePublisher
+from producer.sidecar import SidecarIndex
+from producer.state import Published, PublishedState
+from producer.walk import walk_images
+
+__all__ = ["IngestSummary", "ingest"]
+
+
+@dataclass
+class IngestSummary:
+    accepted: int = 0
+    unchanged: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    failed_delivery: list[dict[str, str]] = field(default_factory=list)
+    indexed: int = 0
+    dead_lettered: int = 0
+    dead_letters: list[dict[str, str]] = field(default_factory=list)
+    pending: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def ingest(
+    settings: Settings,
+    directory: Path,
+    *,
+    wait: bool,
+    force: bool = False,
+    timeout_s: float = 1800.0,
+    console: Console | None = None,
+) -> IngestSummary:
+    console = console or Console(stderr=True)
+    started = time.monotonic()
+    root = directory.resolve()
+    topics = load_topics()
+    summary = IngestSummary()
+    dlq_start = _end_offsets(settings, topics.dlq.name) if wait else {}
+    state = PublishedState(settings.paths.run_dir / "producer" / "state.sqlite")
+    sidecars = SidecarIndex(root)
+    expected: dict[str, str] = {}  # artwork id -> content sha256 still to account for
+    lock = threading.Lock()
+
+    def delivered(item: Accepted) -> Any:
+        def callback(err: Any, msg: Any) -> None:
+            with lock:
+                if err is not None:
+                    summary.failed_delivery.append({"path": item.rel.as_posix(), "error": str(err)})
+                    expected.pop(item.artwork_id, None)
+                    return
+            state.put(
+                root,
+                Published(
+                    item.rel.as_posix(),
+                    item.artwork_id,
+                    item.size,
+                    item.mtime_ns,
+                    item.headers.content_sha256 or "",
+                ),
+            )
+
+        return callback
+
+    with (
+        ImagePublisher(settings, topics.images.name, topics.dlq.name) as publisher,
+        _progress(console) as progress,
+    ):
+        task = progress.add_task("publishing", total=None)
+        for path in walk_images(root):
+            result = inspect_file(root, path, sidecars, settings.limits.max_image_bytes)
+            if isinstance(result, Accepted):
+                before = state.get(root, result.rel.as_posix())
+                if (
+                    not force
+                    and before is not None
+                    and before.sha256 == result.headers.content_sha256
+                ):
+                    summary.unchanged += 1
+                else:
+                    summary.accepted += 1
+                    with lock:
+                        expected[result.artwork_id] = result.headers.content_sha256 or ""
+                    publisher.publish_image(
+                        result.artwork_id, result.data, result.headers, delivered(result)
+                    )
+            else:
+                summary.rejected.append(
+                    {
+                        "path": result.path,
+                        "reason": result.letter.reason,
+                        "detail": result.letter.detail,
+                    }
+                )
+                publisher.publish_dead_letter(result.letter, lambda err, msg: None)
+            progress.advance(task)
+        progress.update(task, total=progress.tasks[task].completed)
+        left = publisher.flush(120)
+        if left:
+            summary.failed_delivery.append({"path": "*", "error": f"{left} undelivered at exit"})
+    state.close()
+
+    if wait and expected:
+        _await_accounting(settings, expected, dlq_start, summary, timeout_s, console)
+    summary.seconds = round(time.monotonic() - started, 2)
+    return summary
+
+
+def _end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": "gallery-ingest",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in parts
+        }
+    finally:
+        consumer.close()
+
+
+def _await_accounting(
+    settings: Settings,
+    expected: dict[str, str],
+    dlq_start: dict[int, int],
+    summary: IngestSummary,
+    timeout_s: float,
+    console: Console,
+) -> None:
+    index = load_index().name
+    dlq = load_topics().dlq.name
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": "gallery-ingest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.assign([TopicPartition(dlq, p, o) for p, o in dlq_start.items()])
+    es = es_client(settings)
+    outstanding = dict(expected)
+    deadline = time.monotonic() + timeout_s
+    with _progress(console) as progress:
+        task = progress.add_task("searchable or dead-lettered", total=len(outstanding))
+        while outstanding and time.monotonic() < deadline:
+            for msg in consumer.consume(500, timeout=0.2):
+                if msg.error() or msg.key() is None:
+                    continue
+                key = msg.key().decode(errors="replace")
+                if key not in outstanding:
+                    continue
+                headers = {k: v or b"" for k, v in (msg.headers() or [])}
+                if "__connect.errors.exception.class.name" in headers:
+                    letter = from_connect_headers(msg.key(), headers)
+                else:
+                    try:
+                        letter = DeadLetter.from_json(msg.value() or b"{}")
+                    except (ValueError, TypeError):
+                        continue
+                    if letter.content_sha256 and letter.content_sha256 != outstanding[key]:
+                        continue  # a dead letter of an older version of this file
+                summary.dead_lettered += 1
+                summary.dead_letters.append(
+                    {
+                        "path": letter.path or key,
+                        "stage": letter.stage,
+                        "reason": letter.reason,
+                        "detail": letter.detail,
+                    }
+                )
+                del outstanding[key]
+                progress.advance(task)
+            ids = list(outstanding)
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                docs = es.mget(index=index, ids=chunk, source=["content_sha256"], realtime=False)[
+                    "docs"
+                ]
+                for doc in docs:
+                    if doc.get("found") and (
+                        doc["_source"].get("content_sha256") == outstanding.get(doc["_id"])
+                    ):
+                        summary.indexed += 1
+                        outstanding.pop(doc["_id"], None)
+                        progress.advance(task)
+            if outstanding:
+                time.sleep(0.25)
+    summary.pending = len(outstanding)
+    consumer.close()
+    es.close()

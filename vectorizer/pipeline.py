@@ -1,0 +1,277 @@
+"""What the worker does with a batch of image records: pure of Kafka and Faust.
+
+decode (in sandboxed processes) -> model input -> one batched model call -> check every
+vector -> a vector record per image, or a dead letter with the stage and reason. Tombstones
+(a removed file) become tombstones on the vectors topic and remove the media files.
+The Faust agent (`vectorizer.agents`) only moves records in and out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gallery_core.dead_letters import DeadLetter, Reason, Stage
+from gallery_core.image_records import ImageHeaders
+from gallery_core.vector_records import encode_vector_record
+from vectorizer.errors import DecodeReason, ImageDecodeError
+from vectorizer.media import MediaStore
+from vectorizer.model.encoder import Encoder
+from vectorizer.model.preprocess import (
+    MAX_IMAGE_PIXELS,
+    _limit_worker,
+    _sandbox_context,
+    decode_image,
+    make_thumbnail,
+    to_model_input,
+)
+
+__all__ = ["BatchProcessor", "DecodePool", "ImageEvent", "Output", "check_vectors"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageEvent:
+    key: str
+    data: bytes | None  # None: the file was removed (tombstone)
+    headers: ImageHeaders
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+
+
+@dataclass(frozen=True)
+class Output:
+    """One result per input event: a vector record (value None = delete) or a dead letter."""
+
+    key: str
+    value: bytes | None = None
+    dead_letter: DeadLetter | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    pixels: npt.NDArray[np.uint8]
+    thumbnail: bytes
+    display: bytes
+    fields: dict[str, Any]
+
+
+def _prepare(
+    data: bytes, input_size: int, max_bytes: int, max_pixels: int, thumb: int, display: int
+) -> _Prepared:
+    """Runs in a decode process: bytes -> model input, thumbnail and display copy."""
+    decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    return _Prepared(
+        pixels=to_model_input(decoded, input_size),
+        thumbnail=make_thumbnail(decoded, thumb),
+        display=make_thumbnail(decoded, display),
+        fields={
+            "format": decoded.format.value,
+            "width": decoded.rgb.width,
+            "height": decoded.rgb.height,
+            "n_frames": decoded.n_frames,
+        },
+    )
+
+
+class DecodePool:
+    """Persistent decode processes with address-space and CPU caps (RLIMIT_AS / RLIMIT_CPU).
+
+    A decoder that dies (a bomb that slipped through, a crash in a codec) breaks the pool:
+    the image that was being decoded is reported as `resource_limit` and the pool is rebuilt,
+    so one bad file never stops the worker.
+    """
+
+    def __init__(
+        self, workers: int = 2, memory_bytes: int = 3 << 30, cpu_seconds: int = 60
+    ) -> None:
+        self._args = (workers, memory_bytes, cpu_seconds)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> Executor:
+        workers, memory_bytes, cpu_seconds = self._args
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_sandbox_context(),
+            initializer=_limit_worker,
+            initargs=(memory_bytes, cpu_seconds),
+        )
+
+    def prepare_all(
+        self,
+        blobs: list[bytes],
+        input_size: int,
+        max_bytes: int,
+        store: MediaStore,
+        timeout_s: float = 60.0,
+    ) -> list[_Prepared | ImageDecodeError]:
+        futures = [
+            self._pool.submit(
+                _prepare,
+                data,
+                input_size,
+                max_bytes,
+                MAX_IMAGE_PIXELS,
+                store.thumbnail_side,
+                store.display_side,
+            )
+            for data in blobs
+        ]
+        results: list[_Prepared | ImageDecodeError] = []
+        broken = False
+        for future in futures:
+            try:
+                results.append(future.result(timeout=timeout_s))
+            except ImageDecodeError as exc:
+                results.append(exc)
+            except BrokenProcessPool:
+                broken = True
+                results.append(
+                    ImageDecodeError(DecodeReason.RESOURCE_LIMIT, "the decoder process died")
+                )
+            except TimeoutError:
+                broken = True
+                results.append(
+                    ImageDecodeError(DecodeReason.TIMEOUT, f"decoding took over {timeout_s:g}s")
+                )
+        if broken:
+            self.restart()
+        return results
+
+    def restart(self) -> None:
+        old = self._pool
+        self._pool = self._new_pool()
+        old.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(old, "_processes", {}).values()):
+            proc.kill()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_vectors(vectors: npt.NDArray[np.float32], dims: int) -> list[str | None]:
+    """Per row: None if the vector may be indexed, else why not (W9/W10)."""
+    problems: list[str | None] = []
+    for row in vectors:
+        if row.shape != (dims,):
+            problems.append(f"vector has {row.shape[0]} dims, the index has {dims}")
+        elif not np.all(np.isfinite(row)):
+            problems.append("vector has NaN or Inf values")
+        elif float(np.linalg.norm(row)) < 1e-6:
+            problems.append("vector is all zeros")
+        else:
+            problems.append(None)
+    return problems
+
+
+class BatchProcessor:
+    def __init__(
+        self,
+        encoder: Encoder,
+        decoder: DecodePool,
+        store: MediaStore,
+        *,
+        dims: int,
+        max_bytes: int,
+    ) -> None:
+        if encoder.dims != dims:
+            # W10: refuse to start rather than write vectors the index cannot hold.
+            raise ValueError(
+                f"model {encoder.name} makes {encoder.dims}-dim vectors; "
+                f"the index mapping has {dims}"
+            )
+        self.encoder, self.decoder, self.store = encoder, decoder, store
+        self.dims, self.max_bytes = dims, max_bytes
+
+    def process(self, events: list[ImageEvent]) -> list[Output]:
+        outputs: dict[int, Output] = {}
+        to_decode = [(i, e) for i, e in enumerate(events) if e.data is not None]
+        for i, event in enumerate(events):
+            if event.data is None:
+                self.store.delete(event.key)
+                outputs[i] = Output(event.key, None)
+        prepared = self.decoder.prepare_all(
+            [e.data for _, e in to_decode if e.data is not None],
+            self.encoder.input_size,
+            self.max_bytes,
+            self.store,
+        )
+        ready: list[tuple[int, ImageEvent, _Prepared]] = []
+        for (i, event), result in zip(to_decode, prepared, strict=True):
+            if isinstance(result, ImageDecodeError):
+                outputs[i] = self._dead(event, Stage.DECODE, result.reason.value, result.detail)
+            else:
+                ready.append((i, event, result))
+        if ready:
+            try:
+                vectors = self.encoder.encode(np.stack([p.pixels for _, _, p in ready]))
+            except Exception as exc:  # the model failing must not stop the stream
+                logger.exception("model failed on a batch of %d", len(ready))
+                for i, event, _ in ready:
+                    outputs[i] = self._dead(event, Stage.EMBED, Reason.MODEL_ERROR, repr(exc))
+            else:
+                for (i, event, prep), vector, problem in zip(
+                    ready, vectors, check_vectors(vectors, self.dims), strict=True
+                ):
+                    if problem is not None:
+                        outputs[i] = self._dead(event, Stage.EMBED, Reason.INVALID_VECTOR, problem)
+                        continue
+                    thumbnail = self.store.save(event.key, prep.thumbnail, prep.display)
+                    outputs[i] = Output(event.key, self._record(event, vector, prep, thumbnail))
+        return [outputs[i] for i in range(len(events))]
+
+    def _record(
+        self, event: ImageEvent, vector: npt.NDArray[np.float32], prep: _Prepared, thumb: str
+    ) -> bytes:
+        h = event.headers
+        meta = dict(h.metadata)
+        known = {
+            k: meta.pop(k)
+            for k in ("title", "artist", "style", "genre", "date", "year")
+            if k in meta
+        }
+        extra = meta.pop("metadata", None)
+        return encode_vector_record(
+            event.key,
+            vector,
+            model=self.encoder.name,
+            model_version=self.encoder.version,
+            content_sha256=h.content_sha256,
+            path=h.path,
+            collection=h.collection,
+            size_bytes=len(event.data or b""),
+            thumbnail=thumb,
+            ingested_at=int(time.time() * 1000),
+            **known,
+            **prep.fields,
+            **({"metadata": extra} if isinstance(extra, dict) and extra else {}),
+        )
+
+    def _dead(self, event: ImageEvent, stage: Stage, reason: str, detail: str) -> Output:
+        logger.warning(
+            "dead-lettering %s (%s): %s %s", event.key, event.headers.path, reason, detail
+        )
+        return Output(
+            event.key,
+            dead_letter=DeadLetter(
+                stage=stage,
+                reason=str(reason),
+                detail=detail,
+                key=event.key,
+                path=event.headers.path,
+                collection=event.headers.collection,
+                content_sha256=event.headers.content_sha256,
+                source_topic=event.topic,
+                source_partition=event.partition,
+                source_offset=event.offset,
+            ),
+        )
