@@ -69,9 +69,7 @@ def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
             continue
         have = len(existing[spec.name].partitions)
         if have < spec.partitions:
-            admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[
-                spec.name
-            ].result()
+            admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[spec.name].result()
         resource = ConfigResource(
             ConfigResource.Type.TOPIC,
             spec.name,
@@ -109,7 +107,9 @@ def ensure_index(es: Elasticsearch, spec: IndexSpec) -> bool:
 # --- Kafka Connect ------------------------------------------------------------------------------
 
 
-def ensure_connector(settings: Settings, spec: ConnectorSpec, timeout: float = 60.0) -> dict[str, Any]:
+def ensure_connector(
+    settings: Settings, spec: ConnectorSpec, timeout: float = 60.0
+) -> dict[str, Any]:
     """Create or update the connector, then wait until it and its tasks are RUNNING."""
     base = settings.connect.url.rstrip("/")
     deadline = time.monotonic() + timeout

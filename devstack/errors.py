@@ -1,8 +1,8 @@
 """Errors of the local stack, each naming the component and the reason.
 
-    StackError
-    ├── ProvisionError      a download, a build or a prerequisite failed
-    └── ComponentError      a server did not start or did not become healthy
+StackError
+├── ProvisionError      a download, a build or a prerequisite failed
+└── ComponentError      a server did not start or did not become healthy
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ topics, the index and the connector from the contract files. Running it twice is
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from devstack.servers import (
     kafka_launch,
 )
 from gallery_core.contracts import load_connectors, load_index, load_topics
-from gallery_core.settings import Settings
+from gallery_core.settings import REPO_ROOT, Settings
 
 __all__ = ["SERVERS", "Server", "down", "process", "status", "up"]
 
@@ -49,9 +51,18 @@ class Server:
 
 
 SERVERS = {
-    "elasticsearch": Server("elasticsearch", elasticsearch_launch, health.elasticsearch_health, 120),
+    "elasticsearch": Server(
+        "elasticsearch", elasticsearch_launch, health.elasticsearch_health, 120
+    ),
     "kafka": Server("kafka", kafka_launch, health.kafka_health, 60),
     "connect": Server("connect", connect_launch, health.connect_health, 90),
+}
+
+
+#: The product's own long-running processes, started after the servers (argv after python).
+APP_PROCESSES = {
+    "worker": ["-m", "vectorizer", "worker", "-l", "info"],
+    "producer": ["-m", "producer", "watch"],
 }
 
 
@@ -79,7 +90,9 @@ def _start(settings: Settings, layout: Layout, inst: Installation, server: Serve
         if fmt is not None:
             result = subprocess.run(fmt, capture_output=True, text=True, env=spec.env)
             if result.returncode != 0:
-                raise ComponentError("kafka", "storage format failed", result.stdout + result.stderr)
+                raise ComponentError(
+                    "kafka", "storage format failed", result.stdout + result.stderr
+                )
     proc.start(spec.argv, env=spec.env, cwd=spec.cwd, user=spec.user)
 
 
@@ -114,8 +127,10 @@ def up(settings: Settings, console: Console) -> dict[str, Any]:
 
     topics = [t.for_replication(LOCAL_REPLICATION) for t in load_topics().all()]
     created = bootstrap.ensure_topics(settings, topics)
-    console.print(f"[green]✓[/] topics {', '.join(t.name for t in topics)}"
-                  + (f" (created {', '.join(created)})" if created else ""))
+    console.print(
+        f"[green]✓[/] topics {', '.join(t.name for t in topics)}"
+        + (f" (created {', '.join(created)})" if created else "")
+    )
     index = load_index()
     with bootstrap.es_client(settings) as es:
         bootstrap.ensure_index(es, index)
@@ -126,11 +141,23 @@ def up(settings: Settings, console: Console) -> dict[str, Any]:
         _restart_failed_tasks(settings, spec.name)
         state = bootstrap.ensure_connector(settings, spec)
         console.print(
-            f"[green]✓[/] connector {spec.name} {state['state']} "
-            f"({len(state['tasks'])} task(s))"
+            f"[green]✓[/] connector {spec.name} {state['state']} ({len(state['tasks'])} task(s))"
         )
+    for name in APP_PROCESSES:
+        start_app_process(settings, layout, name)
+        console.print(f"[green]✓[/] {name} running (log: {layout.log_file(name)})")
     console.print(f"stack up in {time.monotonic() - started:.1f}s")
     return status(settings)
+
+
+def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
+    """Start one of our own processes (worker, producer) unless it is running."""
+    proc = process(layout, name)
+    if proc.alive():
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc.start([sys.executable, *APP_PROCESSES[name]], env=env, cwd=REPO_ROOT)
 
 
 def _restart_failed_tasks(settings: Settings, name: str) -> None:
