@@ -151,7 +151,7 @@ class DecodePool:
         old = self._pool
         self._pool = self._new_pool()
         old.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(old, "_processes", {}).values()):
+        for proc in list((getattr(old, "_processes", None) or {}).values()):
             proc.kill()
 
     def close(self) -> None:
