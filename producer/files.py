@@ -16,7 +16,7 @@ from gallery_core.image_records import ImageHeaders
 from producer.paths import PathRejected, artwork_id, collection_of, relative_path
 from producer.sidecar import SidecarIndex, layout_metadata
 from vectorizer.errors import DecodeReason
-from vectorizer.model.preprocess import sniff_format
+from vectorizer.model.preprocess import MAX_IMAGE_PIXELS, sniff_format
 
 __all__ = ["Accepted", "Refused", "inspect_file"]
 
@@ -94,9 +94,14 @@ def inspect_file(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data), formats=[fmt.pil_format]) as img:
-                img.size  # noqa: B018
+                width, height = img.size
+    except Image.DecompressionBombError as exc:
+        return _refuse(shown, DecodeReason.TOO_MANY_PIXELS, str(exc), rel)
     except Exception as exc:  # Pillow raises many types for a bad header
         return _refuse(shown, DecodeReason.CORRUPT, f"unreadable {fmt.value} header: {exc}", rel)
+    if width * height > MAX_IMAGE_PIXELS:  # W1: refused before a worker decodes a pixel
+        return _refuse(shown, DecodeReason.TOO_MANY_PIXELS,
+                       f"{width}x{height} is more than {MAX_IMAGE_PIXELS} pixels", rel)
     meta = sidecars.lookup(rel).merged_over(layout_metadata(rel))
     return Accepted(
         rel=rel,
