@@ -87,8 +87,14 @@ def run_sink_benchmark(
     }
 
 
-def _poll(es: Any, index: str, produced: dict[str, float], seen: dict[str, float],
-          progress: Progress, task: Any) -> None:
+def _poll(
+    es: Any,
+    index: str,
+    produced: dict[str, float],
+    seen: dict[str, float],
+    progress: Progress,
+    task: Any,
+) -> None:
     outstanding = [i for i in produced if i not in seen]
     if not outstanding:
         return

@@ -125,3 +125,48 @@ def wait_until_healthy(
         time.sleep(interval)
         health = check()
     return health
+
+
+def consumer_group(settings: Settings, group: str, topic: str, timeout: float = 3.0) -> Health:
+    """Members of a consumer group and its lag on `topic` (end offsets minus committed)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers, "logger": _quiet})
+    try:
+        described = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result()
+        members = len(described.members)
+        offsets_future = admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group)], request_timeout=timeout
+        )[group]
+        committed = {
+            tp.partition: tp.offset
+            for tp in offsets_future.result().topic_partitions
+            if tp.topic == topic
+        }
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap_servers,
+                "group.id": f"{group}-probe",
+                "logger": _quiet,
+            }
+        )
+        try:
+            partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+            lag = 0
+            for p in partitions:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=timeout
+                )
+                done = committed.get(p, -1)
+                lag += high - (done if done >= 0 else low)
+        finally:
+            consumer.close()
+    except Exception as exc:
+        return Health(False, f"group {group}: {exc}")
+    return Health(
+        healthy=members > 0,
+        detail=f"{members} member(s) in {group}, lag {lag} on {topic}",
+        info={"members": members, "lag": lag, "state": str(described.state)},
+    )

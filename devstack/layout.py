@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +21,24 @@ def running_as_root() -> bool:
 class Layout:
     cache: Path
     run: Path
+    #: The Elasticsearch distribution (shared by every checkout, like the cache).
     es_root: Path
+    #: This checkout's node: config, data, logs (beside Kafka's data, so both start empty
+    #: together and the index never outlives the topics it is derived from).
+    es_state: Path
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Layout:
-        # Elasticsearch must run as an unprivileged user, who cannot reach root's ~/.cache.
-        es_root = (
-            settings.elasticsearch.system_home
-            if running_as_root()
-            else settings.paths.cache_dir / "elasticsearch"
-        )
-        return cls(cache=settings.paths.cache_dir, run=settings.paths.run_dir, es_root=es_root)
+        run = settings.paths.run_dir
+        if running_as_root():
+            # Elasticsearch must run as an unprivileged user, who cannot reach root's home.
+            es_root = settings.elasticsearch.system_home
+            instance = hashlib.sha256(str(run).encode()).hexdigest()[:12]
+            es_state = es_root / "nodes" / instance
+        else:
+            es_root = settings.paths.cache_dir / "elasticsearch"
+            es_state = run / "elasticsearch"
+        return cls(cache=settings.paths.cache_dir, run=run, es_root=es_root, es_state=es_state)
 
     # --- cache: downloads and builds, shared by every checkout -------------------------------
     @property
@@ -64,19 +72,19 @@ class Layout:
 
     @property
     def es_config(self) -> Path:
-        return self.es_root / "config"
+        return self.es_state / "config"
 
     @property
     def es_data(self) -> Path:
-        return self.es_root / "data"
+        return self.es_state / "data"
 
     @property
     def es_logs(self) -> Path:
-        return self.es_root / "logs"
+        return self.es_state / "logs"
 
     @property
     def es_tmp(self) -> Path:
-        return self.es_root / "tmp"
+        return self.es_state / "tmp"
 
     # --- run folder: this checkout's processes ------------------------------------------------
     @property

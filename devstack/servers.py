@@ -255,7 +255,9 @@ def elasticsearch_launch(settings: Settings, layout: Layout, inst: Installation)
     if running_as_root():
         user = es.os_user
         entry = pwd.getpwnam(user)
-        chown_tree(layout.es_root / "config", entry.pw_uid, entry.pw_gid)
+        for folder in (layout.es_state.parent, layout.es_state):
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        chown_tree(layout.es_config, entry.pw_uid, entry.pw_gid)
         for folder in (layout.es_data, layout.es_logs, layout.es_tmp):
             os.chown(folder, entry.pw_uid, entry.pw_gid)
     env = {
@@ -263,11 +265,11 @@ def elasticsearch_launch(settings: Settings, layout: Layout, inst: Installation)
         "ES_JAVA_HOME": str(inst.java_home),
         "ES_PATH_CONF": str(config),
         "ES_TMPDIR": str(layout.es_tmp),
-        "HOME": str(layout.es_root),
+        "HOME": str(layout.es_state),
     }
     return LaunchSpec(
         argv=[str(inst.es_home / "bin" / "elasticsearch")],
         env=env,
-        cwd=layout.es_root,
+        cwd=layout.es_state,
         user=user,
     )

@@ -157,7 +157,8 @@ def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
         return
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PYTHONUNBUFFERED"] = "1"
-    proc.start([sys.executable, *APP_PROCESSES[name]], env=env, cwd=REPO_ROOT)
+    argv = [sys.executable, "-m", "devstack.respawn", "--", sys.executable, *APP_PROCESSES[name]]
+    proc.start(argv, env=env, cwd=REPO_ROOT)
 
 
 def _restart_failed_tasks(settings: Settings, name: str) -> None:
@@ -191,13 +192,16 @@ def status(settings: Settings) -> dict[str, Any]:
     for name, server in SERVERS.items():
         result = server.check(settings)
         components[name] = {**result.as_dict(), "pid": process(layout, name).pid()}
-    for name in ("worker", "producer", "api"):
-        pid = process(layout, name).pid()
-        components[name] = {
-            "healthy": pid is not None,
-            "detail": f"running (pid {pid})" if pid else "not running",
-            "pid": pid,
-        }
+    topics = load_topics()
+    worker = health.consumer_group(settings, settings.worker.group_id, topics.images.name)
+    components["worker"] = {**worker.as_dict(), "pid": process(layout, "worker").pid()}
+    components["producer"] = _producer_health(settings, layout)
+    api_pid = process(layout, "api").pid()
+    components["api"] = {
+        "healthy": api_pid is not None,
+        "detail": f"running (pid {api_pid})" if api_pid else "not running",
+        "pid": api_pid,
+    }
     connectors = load_connectors()
     connector = (
         health.connector_status(settings, connectors[0].name) if connectors else {"state": "NONE"}
@@ -211,6 +215,26 @@ def status(settings: Settings) -> dict[str, Any]:
         "api_url": settings.api.url,
         "connector": connector,
         "dlq_count": _dlq_count(settings),
+    }
+
+
+def _producer_health(settings: Settings, layout: Layout) -> dict[str, Any]:
+    pid = process(layout, "producer").pid()
+    beat = settings.paths.run_dir / "producer" / "heartbeat"
+    try:
+        age = time.time() - float(beat.read_text())
+    except (OSError, ValueError):
+        age = None
+    fresh = age is not None and age < 30
+    detail = (
+        f"watching {settings.paths.watch_dir}, heartbeat {age:.0f}s ago"
+        if age is not None
+        else "no heartbeat yet"
+    )
+    return {
+        "healthy": pid is not None and fresh,
+        "detail": detail if pid else "not running",
+        "pid": pid,
     }
 
 

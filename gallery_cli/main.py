@@ -41,7 +41,7 @@ def _configure(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False
 
 @app.command()
 def up() -> None:
-    """Install what is missing, start Kafka, Connect and Elasticsearch, create topics/index/connector."""
+    """Install what is missing, start the servers, topics, index, connector, worker, watcher."""
     from devstack.stack import up as stack_up
 
     try:
@@ -140,14 +140,34 @@ def bench_sink(
     from benchmarks.sink import run_sink_benchmark
 
     result = run_sink_benchmark(get_settings(), records=records, console=console)
+    _print_result("Sink freshness: produced -> searchable in Elasticsearch", result, as_json)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    images: Annotated[int, typer.Option(help="Images for the throughput runs.")] = 1000,
+    fresh_files: Annotated[int, typer.Option(help="Files for the freshness run.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """End-to-end images/s into Elasticsearch vs the bare model, and watched-folder freshness."""
+    from benchmarks.ingest import run_ingest_benchmark
+
+    result = run_ingest_benchmark(
+        get_settings(), images=images, fresh_files=fresh_files, console=console
+    )
+    _print_result("Ingestion: end to end vs the bare model", result, as_json)
+
+
+def _print_result(title: str, result: dict[str, object], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    else:
-        table = Table(title="Sink freshness: produced -> searchable in Elasticsearch")
-        for key in result:
-            table.add_column(key)
-        table.add_row(*(str(v) for v in result.values()))
-        Console().print(table)
+        return
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    Console().print(table)
 
 
 def _print_status(state: dict[str, object]) -> None:

@@ -18,8 +18,12 @@ class FakeEncoder:
     name = "fake"
     version = "0"
 
-    def __init__(self, dims: int = 256, input_size: int = 32,
-                 transform: Callable[[npt.NDArray[np.float32]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        dims: int = 256,
+        input_size: int = 32,
+        transform: Callable[[npt.NDArray[np.float32]], Any] | None = None,
+    ) -> None:
         self.dims, self.input_size, self.transform = dims, input_size, transform
         self.calls: list[int] = []
 

@@ -46,7 +46,12 @@ def bomb_png(side: int = 30_000) -> bytes:
     row = b"\x00" + b"\x00" * ((side + 7) // 8)
     compressor = zlib.compressobj(9)
     data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def broken_files(folder: Path, outside: Path) -> dict[str, str]:

@@ -56,9 +56,7 @@ def count(es: Elasticsearch, collection: str) -> int:
     )
 
 
-def wait_for_count(
-    es: Elasticsearch, collection: str, expected: int, timeout: float = 60.0
-) -> int:
+def wait_for_count(es: Elasticsearch, collection: str, expected: int, timeout: float = 60.0) -> int:
     deadline = time.monotonic() + timeout
     seen = count(es, collection)
     while seen != expected and time.monotonic() < deadline:
@@ -81,3 +79,20 @@ def dlq_size(settings: Settings) -> int:
         return total
     finally:
         consumer.close()
+
+
+def delete_collection(settings: Settings, es: Elasticsearch, collection: str) -> None:
+    """Remove a test's documents the way the product does: tombstones on the images topic."""
+    index = load_index().name
+    es.indices.refresh(index=index)
+    ids = [
+        hit["_id"]
+        for hit in es.search(
+            index=index, query={"term": {"collection": collection}}, size=10_000, source=False
+        )["hits"]["hits"]
+    ]
+    producer = vector_producer(settings, **{"compression.type": "none"})
+    for artwork_id in ids:
+        producer.produce(load_topics().images.name, key=artwork_id.encode(), value=None)
+    assert producer.flush(60) == 0
+    assert wait_for_count(es, collection, 0, timeout=120) == 0

@@ -14,7 +14,7 @@ from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
 from producer.ingest import ingest
 from tests.integration.imagesets import broken_files, noise_png, write_many
-from tests.integration.sinkutil import count, new_collection, wait_for_count
+from tests.integration.sinkutil import count, delete_collection, new_collection, wait_for_count
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,8 @@ def test_ingest_accounts_for_every_file_and_dead_letters_each_broken_one(
 
     again = ingest(stack, root, wait=True, timeout_s=60, console=QUIET)
     assert again.accepted == 0 and again.unchanged == summary.accepted
+    with es_client(stack) as es:
+        delete_collection(stack, es, collection)
 
 
 def test_a_dropped_file_becomes_searchable_and_a_removed_one_disappears(stack: Settings) -> None:
@@ -55,10 +57,14 @@ def test_a_dropped_file_becomes_searchable_and_a_removed_one_disappears(stack: S
         (folder / "a.png").write_bytes(original)
         (folder / "copy-of-a.png").write_bytes(original)  # identical image, second path
         assert wait_for_count(es, collection, 2, timeout=60) == 2
-        hits = es.search(index=load_index().name, query={"term": {"collection": collection}},
-                         source=["path", "content_sha256"])["hits"]["hits"]
+        hits = es.search(
+            index=load_index().name,
+            query={"term": {"collection": collection}},
+            source=["path", "content_sha256"],
+        )["hits"]["hits"]
         assert sorted(h["_source"]["path"] for h in hits) == [
-            f"{collection}/a.png", f"{collection}/copy-of-a.png"
+            f"{collection}/a.png",
+            f"{collection}/copy-of-a.png",
         ]
         assert len({h["_source"]["content_sha256"] for h in hits}) == 1
 
@@ -83,8 +89,9 @@ def test_a_file_copied_slowly_is_published_once_complete(stack: Settings) -> Non
                 fh.flush()
                 time.sleep(0.3)
         assert wait_for_count(es, collection, 1, timeout=60) == 1
-        (doc,) = es.search(index=load_index().name, query={"term": {"collection": collection}},
-                           source=["width"])["hits"]["hits"]
+        (doc,) = es.search(
+            index=load_index().name, query={"term": {"collection": collection}}, source=["width"]
+        )["hits"]["hits"]
         assert doc["_source"]["width"] == 300
     finally:
         shutil.rmtree(folder)

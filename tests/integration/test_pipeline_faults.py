@@ -20,7 +20,13 @@ from devstack.stack import process, up
 from gallery_core.settings import Settings
 from producer.ingest import ingest
 from tests.integration.imagesets import write_many
-from tests.integration.sinkutil import count, dlq_size, new_collection, wait_for_count
+from tests.integration.sinkutil import (
+    count,
+    delete_collection,
+    dlq_size,
+    new_collection,
+    wait_for_count,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +53,7 @@ def run_with_fault(
     final = wait_for_count(es, collection, total, timeout=600)
     time.sleep(2)  # late redeliveries must not add documents
     assert count(es, collection) == final
+    delete_collection(stack, es, collection)
     es.close()
     assert 0 < partial < total, "the fault did not land mid-stream"
     assert dlq_size(stack) == dead_before

@@ -22,7 +22,12 @@ def test_status_json_reports_each_server_healthy_with_its_version(stack: Setting
     out = subprocess.run([*GALLERY, "status", "--json"], capture_output=True, text=True, check=True)
     state = json.loads(out.stdout)
     assert set(state["components"]) >= {
-        "kafka", "connect", "elasticsearch", "worker", "producer", "api"
+        "kafka",
+        "connect",
+        "elasticsearch",
+        "worker",
+        "producer",
+        "api",
     }
     for name in ("kafka", "connect", "elasticsearch"):
         comp = state["components"][name]

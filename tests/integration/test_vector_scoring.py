@@ -53,7 +53,9 @@ def search(es: Elasticsearch, query: dict, size: int = 10) -> list[tuple[str, fl
 def test_exact_top10_equals_numpy_brute_force(indexed, metric: Metric) -> None:  # type: ignore[no-untyped-def]
     es, collection, ids, vectors = indexed
     for seed in range(5):
-        query = np.random.default_rng(100 + seed).standard_normal(vectors.shape[1]).astype(np.float32)
+        query = (
+            np.random.default_rng(100 + seed).standard_normal(vectors.shape[1]).astype(np.float32)
+        )
         body = script_score_query(
             query,
             metric=metric,
@@ -86,7 +88,9 @@ def test_knn_finds_the_exact_neighbours(indexed) -> None:  # type: ignore[no-unt
     es, collection, ids, vectors = indexed
     recalls = []
     for seed in range(5):
-        query = np.random.default_rng(200 + seed).standard_normal(vectors.shape[1]).astype(np.float32)
+        query = (
+            np.random.default_rng(200 + seed).standard_normal(vectors.shape[1]).astype(np.float32)
+        )
         knn = knn_query(
             query,
             field=load_index().vector_field,

@@ -91,9 +91,7 @@ def test_init_applies_the_same_contract_files(compose: dict[str, Any]) -> None:
 def test_connect_gives_the_connector_file_its_environment(compose: dict[str, Any]) -> None:
     env = compose["services"]["connect"]["environment"]
     (sink,) = load_connectors()
-    referenced = {
-        v[len("${env:") : -1] for v in sink.config.values() if v.startswith("${env:")
-    }
+    referenced = {v[len("${env:") : -1] for v in sink.config.values() if v.startswith("${env:")}
     assert referenced <= set(env)
     worker = (REPO_ROOT / "docker" / "connect-distributed.properties").read_text()
     assert "config.providers.env.class=" in worker
@@ -103,7 +101,9 @@ def test_connect_worker_size_limits_match_the_image_limit() -> None:
     max_bytes = Settings(_env_file=None).limits.max_record_bytes
     worker = dict(
         line.split("=", 1)
-        for line in (REPO_ROOT / "docker" / "connect-distributed.properties").read_text().splitlines()
+        for line in (REPO_ROOT / "docker" / "connect-distributed.properties")
+        .read_text()
+        .splitlines()
         if line and not line.startswith("#")
     )
     for key in ("producer.max.request.size", "consumer.max.partition.fetch.bytes"):

@@ -44,7 +44,9 @@ def test_sink_config_holds_no_address_or_secret() -> None:
 
 def test_image_topic_accepts_the_largest_accepted_image() -> None:
     images = load_topics().images
-    assert int(images.config["max.message.bytes"]) == Settings(_env_file=None).limits.max_record_bytes
+    assert (
+        int(images.config["max.message.bytes"]) == Settings(_env_file=None).limits.max_record_bytes
+    )
 
 
 def test_vectors_topic_is_compacted_so_a_replay_rebuilds_the_index() -> None:

@@ -15,7 +15,12 @@ from gallery_core.settings import Settings
 @pytest.fixture
 def env(tmp_path: Path) -> tuple[Settings, Layout, Installation]:
     settings = Settings(_env_file=None)
-    layout = Layout(cache=tmp_path / "cache", run=tmp_path / "run", es_root=tmp_path / "es")
+    layout = Layout(
+        cache=tmp_path / "cache",
+        run=tmp_path / "run",
+        es_root=tmp_path / "es",
+        es_state=tmp_path / "run" / "es",
+    )
     inst = Installation(
         java_home=Path("/usr/lib/jvm/java"),
         kafka_lib=tmp_path / "cache" / "kafka" / "lib",

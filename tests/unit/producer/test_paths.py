@@ -11,7 +11,8 @@ from producer.paths import PathRejected, artwork_id, collection_of, is_ignored, 
 
 
 @pytest.mark.parametrize(
-    "name", [".hidden.jpg", "photo.jpg.part", "x.tmp", "~$lock.png", "Thumbs.db", "a.crdownload", "b~"]
+    "name",
+    [".hidden.jpg", "photo.jpg.part", "x.tmp", "~$lock.png", "Thumbs.db", "a.crdownload", "b~"],
 )
 def test_hidden_and_temporary_files_are_ignored(name: str) -> None:
     assert is_ignored(name)

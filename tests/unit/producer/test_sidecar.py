@@ -14,7 +14,10 @@ def test_painter_by_numbers_columns_are_understood(tmp_path: Path) -> None:
     )
     meta = SidecarIndex(tmp_path).lookup(PurePosixPath("pbn/102257.jpg"))
     assert (meta.artist, meta.title, meta.style, meta.genre) == (
-        "Claude Monet", "Water Lilies", "Impressionism", "landscape"
+        "Claude Monet",
+        "Water Lilies",
+        "Impressionism",
+        "landscape",
     )
     assert meta.date == "c.1916" and meta.year == 1916
     assert meta.extra["source"] == "wikiart"
@@ -47,7 +50,9 @@ def test_a_broken_sidecar_is_skipped_not_fatal(tmp_path: Path) -> None:
 
 
 def test_wikiart_layout_gives_style_artist_and_title() -> None:
-    meta = layout_metadata(PurePosixPath("wikiart/Impressionism/claude-monet_water-lilies-1916.jpg"))
+    meta = layout_metadata(
+        PurePosixPath("wikiart/Impressionism/claude-monet_water-lilies-1916.jpg")
+    )
     assert meta.style == "Impressionism"
     assert meta.artist == "Claude Monet"
     assert meta.title == "water lilies 1916"

@@ -59,7 +59,9 @@ def test_a_changed_file_is_published_again_under_the_same_id(watcher: FolderWatc
     assert first == second and h1.content_sha256 != h2.content_sha256
 
 
-def test_files_removed_while_stopped_are_tombstoned_at_the_next_sync(watcher: FolderWatcher) -> None:
+def test_files_removed_while_stopped_are_tombstoned_at_the_next_sync(
+    watcher: FolderWatcher,
+) -> None:
     path = watcher.root / "gone.png"
     path.write_bytes(png_bytes((1, 1, 1)))
     watcher.sync()

@@ -36,8 +36,9 @@ def event(key: str, data: bytes | None, **meta: object) -> ImageEvent:
     return ImageEvent(
         key=key,
         data=data,
-        headers=ImageHeaders(path=f"art/{key}.png", collection="art", content_sha256="s" + key,
-                             metadata=dict(meta)),
+        headers=ImageHeaders(
+            path=f"art/{key}.png", collection="art", content_sha256="s" + key, metadata=dict(meta)
+        ),
         topic="paintings.images",
         partition=0,
         offset=7,
@@ -45,8 +46,13 @@ def event(key: str, data: bytes | None, **meta: object) -> ImageEvent:
 
 
 def processor(tmp_path: Path, pool: DecodePool, **kw: object) -> BatchProcessor:
-    return BatchProcessor(FakeEncoder(**kw), pool, MediaStore(tmp_path),  # type: ignore[arg-type]
-                          dims=DIMS, max_bytes=1 << 20)
+    return BatchProcessor(
+        FakeEncoder(**kw),
+        pool,
+        MediaStore(tmp_path),  # type: ignore[arg-type]
+        dims=DIMS,
+        max_bytes=1 << 20,
+    )
 
 
 def test_a_good_image_becomes_a_document_with_its_metadata_and_a_thumbnail(
@@ -67,7 +73,9 @@ def test_a_good_image_becomes_a_document_with_its_metadata_and_a_thumbnail(
     assert MediaStore(tmp_path).display_path("k1").is_file()
 
 
-def test_one_batch_makes_one_model_call_and_keeps_the_order(tmp_path: Path, pool: DecodePool) -> None:
+def test_one_batch_makes_one_model_call_and_keeps_the_order(
+    tmp_path: Path, pool: DecodePool
+) -> None:
     proc = processor(tmp_path, pool)
     events = [event(f"k{i}", png((i * 20, 0, 0))) for i in range(5)]
     outs = proc.process(events)
@@ -89,7 +97,10 @@ def test_bad_images_are_dead_lettered_with_the_decoder_reason_and_the_rest_goes_
     assert text.dead_letter is not None and text.dead_letter.reason == "unsupported_format"
     letter = trunc.dead_letter
     assert (letter.key, letter.path, letter.source_topic, letter.source_offset) == (
-        "trunc", "art/trunc.png", "paintings.images", 7
+        "trunc",
+        "art/trunc.png",
+        "paintings.images",
+        7,
     )
 
 
@@ -134,13 +145,22 @@ def test_a_model_error_dead_letters_the_batch_instead_of_stopping(
 
 def test_a_model_of_the_wrong_size_refuses_to_start(tmp_path: Path, pool: DecodePool) -> None:
     with pytest.raises(ValueError, match="128-dim"):
-        BatchProcessor(FakeEncoder(dims=128), pool, MediaStore(tmp_path), dims=DIMS,  # type: ignore[arg-type]
-                       max_bytes=1 << 20)
+        BatchProcessor(
+            FakeEncoder(dims=128),
+            pool,
+            MediaStore(tmp_path),
+            dims=DIMS,  # type: ignore[arg-type]
+            max_bytes=1 << 20,
+        )
 
 
 def test_vector_checks_name_the_problem() -> None:
     vectors = np.array([[1.0, 0.0], [np.nan, 0.0], [0.0, 0.0]], dtype=np.float32)
-    assert check_vectors(vectors, 2) == [None, "vector has NaN or Inf values", "vector is all zeros"]
+    assert check_vectors(vectors, 2) == [
+        None,
+        "vector has NaN or Inf values",
+        "vector is all zeros",
+    ]
     assert check_vectors(vectors, 3)[0] == "vector has 2 dims, the index has 3"
 
 

@@ -1,0 +1,150 @@
+"""End-to-end ingestion against the bare model, and watched-folder freshness.
+
+1. Bare model: the same images, decoded and resized beforehand, through `encoder.encode` in
+   batches of the worker's batch size, in this process (the worker is idle meanwhile).
+2. End to end: `gallery ingest --wait` of the same images into a collection of their own:
+   publish -> Kafka -> worker (decode + model) -> vectors -> Connect -> searchable.
+   Images/s = images / (first publish .. last searchable).
+3. Freshness: files copied one at a time into the watched folder; time from the copy to
+   searchable (polling Elasticsearch every 50 ms without realtime get, i.e. after refresh).
+
+Both throughputs run on the same CPU, one after the other; the ratio is e2e / bare model.
+Everything the benchmark indexed is removed again through the stream (tombstones).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from devstack.bootstrap import es_client
+from gallery_core.contracts import load_index, load_topics
+from gallery_core.settings import Settings
+from gallery_core.vector_records import vector_producer
+from producer.ingest import ingest
+from producer.paths import artwork_id
+from producer.walk import walk_images
+
+__all__ = ["run_ingest_benchmark", "sample_images"]
+
+OPENCLIPART = Path("/usr/share/openclipart/png")
+
+
+def sample_images(count: int, seed: int = 0) -> list[Path]:
+    """`count` openclipart PNGs (Debian's openclipart-png), spread over its categories."""
+    if not OPENCLIPART.is_dir():
+        raise FileNotFoundError(
+            f"{OPENCLIPART} not found: `apt-get install openclipart-png` gives the benchmark "
+            "its real images"
+        )
+    files = sorted(p for p in walk_images(OPENCLIPART) if p.suffix.lower() == ".png")
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(files), size=min(count, len(files)), replace=False)
+    return [files[i] for i in sorted(picked)]
+
+
+def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
+    from vectorizer.model.encoder import load_encoder
+    from vectorizer.model.preprocess import decode_image, to_model_input
+
+    encoder = load_encoder(settings.worker.model_path)
+    with console.status("decoding for the bare-model run"):
+        arrays = np.stack(
+            [to_model_input(decode_image(p.read_bytes()), encoder.input_size) for p in images]
+        )
+    batch = settings.worker.batch_size
+    encoder.encode(arrays[:batch])  # warm-up (graph tracing)
+    started = time.perf_counter()
+    for i in range(0, len(arrays), batch):
+        encoder.encode(arrays[i : i + batch])
+    seconds = time.perf_counter() - started
+    return {
+        "model": f"{encoder.name} {encoder.version}",
+        "batch_size": batch,
+        "bare_model_images_per_s": round(len(arrays) / seconds, 1),
+    }
+
+
+def _remove(settings: Settings, ids: list[str]) -> None:
+    producer = vector_producer(settings)
+    for artwork in ids:
+        producer.produce(load_topics().images.name, key=artwork.encode(), value=None)
+    producer.flush(60)
+
+
+def _freshness(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
+    collection = f"bench-fresh-{uuid.uuid4().hex[:8]}"
+    folder = settings.paths.watch_dir / collection
+    folder.mkdir(parents=True)
+    es = es_client(settings)
+    index = load_index().name
+    latencies = []
+    try:
+        with console.status(f"freshness: {len(images)} files, one at a time"):
+            for n, source in enumerate(images):
+                rel = f"{collection}/{n:04d}.png"
+                target = settings.paths.watch_dir / rel
+                started = time.monotonic()
+                shutil.copyfile(source, target)
+                key = artwork_id(PurePosixPath(rel))
+                while time.monotonic() - started < 30:
+                    doc = es.mget(index=index, ids=[key], source=False, realtime=False)["docs"][0]
+                    if doc.get("found"):
+                        latencies.append(time.monotonic() - started)
+                        break
+                    time.sleep(0.05)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the watcher turns this into tombstones
+        es.close()
+    ms = np.array(latencies) * 1000
+    return {
+        "freshness_files": len(images),
+        "freshness_searchable": len(latencies),
+        "freshness_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
+        "freshness_p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
+    }
+
+
+def run_ingest_benchmark(
+    settings: Settings,
+    *,
+    images: int = 1000,
+    fresh_files: int = 50,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    console = console or Console(stderr=True)
+    files = sample_images(images + fresh_files)
+    bulk, fresh = files[:images], files[images:]
+    result: dict[str, Any] = {"images": len(bulk)}
+    result.update(_bare_model_rate(settings, bulk, console))
+
+    collection = f"bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / collection).mkdir()
+        for n, path in enumerate(bulk):
+            shutil.copyfile(path, root / collection / f"{n:05d}.png")
+        summary = ingest(settings, root, wait=True, force=True, console=console)
+        ids = [artwork_id(PurePosixPath(f"{collection}/{n:05d}.png")) for n in range(len(bulk))]
+    result.update(
+        {
+            "e2e_indexed": summary.indexed,
+            "e2e_dead_lettered": summary.dead_lettered,
+            "e2e_seconds": summary.seconds,
+            "e2e_images_per_s": round(summary.indexed / summary.seconds, 1),
+        }
+    )
+    result["ratio_e2e_to_model"] = round(
+        result["e2e_images_per_s"] / result["bare_model_images_per_s"], 3
+    )
+    _remove(settings, ids)
+    if fresh_files:
+        result.update(_freshness(settings, fresh, console))
+    return result

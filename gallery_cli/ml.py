@@ -1,0 +1,305 @@
+"""`gallery train`, `gallery eval`, `gallery bench model`: train, measure and time the CNN.
+
+Mounted by `gallery_cli.main`; each command prints a rich table on stdout (or, with
+``--json``, one JSON object with the same figures) and draws progress on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+__all__ = ["app"]
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+err = Console(stderr=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        yield progress
+
+
+def _tracker(progress: Progress) -> Callable[[str, int], Callable[[int], None]]:
+    def make(description: str, total: int) -> Callable[[int], None]:
+        task = progress.add_task(description, total=total)
+        return lambda n: progress.update(task, advance=n)
+
+    return make
+
+
+def _emit(result: dict[str, Any], as_json: bool, tables: list[Table]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    out = Console()
+    for table in tables:
+        out.print(table)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+@app.command()
+def train(
+    out: Annotated[
+        Path, typer.Option(help="Where to write the .keras model (card beside it).")
+    ] = Path("artifacts/models/model.keras"),
+    default: Annotated[
+        bool,
+        typer.Option(
+            "--default",
+            help="Train the shipped default (generated styles + openclipart) "
+            "and write it to vectorizer/model/weights/default.keras.",
+        ),
+    ] = False,
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="Folder-per-class tree (WikiArt layout: <folder>/<style>/*.jpg)."),
+    ] = None,
+    folder_label: Annotated[
+        str, typer.Option(help="What --folder classes are: style|genre.")
+    ] = "style",
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="CSV of filename,style,genre (Painter by Numbers train_info.csv)."
+        ),
+    ] = None,
+    images: Annotated[Path | None, typer.Option(help="Folder the CSV's file names are in.")] = None,
+    styles_per_class: Annotated[
+        int, typer.Option("--styles", help="Also train on N generated images per style (0: none).")
+    ] = 0,
+    openclipart: Annotated[bool, typer.Option(help="Also train on openclipart-png.")] = False,
+    backbone: Annotated[
+        str,
+        typer.Option(help="compact | mobilenet_v3_small | mobilenet_v3_large | efficientnet_b0"),
+    ] = "compact",
+    imagenet: Annotated[
+        bool,
+        typer.Option(
+            help="Start a keras.applications backbone from ImageNet weights (needs them "
+            "cached or a network)."
+        ),
+    ] = False,
+    size: Annotated[
+        int | None, typer.Option(help="Input side in px (default: INPUT_SIZE).")
+    ] = None,
+    width: Annotated[float, typer.Option(help="Channel multiplier of the compact CNN.")] = 1.0,
+    epochs: int = 14,
+    steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
+    batch: int = 64,
+    max_minutes: Annotated[float, typer.Option(help="Stop after this much training.")] = 50.0,
+    min_class_count: Annotated[
+        int, typer.Option(help="Classes with fewer images are not trained on.")
+    ] = 5,
+    seed: int = 0,
+    version: str = "dev",
+    as_json: JsonFlag = False,
+) -> None:
+    """Train an embedding CNN (style/genre heads + copy-detection loss) and save it."""
+    _quiet_tensorflow()
+    from vectorizer.model.encoder import DEFAULT_MODEL_PATH
+    from vectorizer.model.spec import EMBEDDING_DIM, INPUT_SIZE
+    from vectorizer.training import datasets as dsets
+    from vectorizer.training import recipe
+    from vectorizer.training.train import TrainConfig
+    from vectorizer.training.train import train as run_training
+
+    size = size or INPUT_SIZE
+    cfg = TrainConfig(
+        backbone=backbone,
+        width=width,
+        input_size=size,
+        embedding_dim=EMBEDDING_DIM,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        batch_size=batch,
+        max_minutes=max_minutes,
+        seed=seed,
+        weights="imagenet" if imagenet else None,
+    )
+    with _progress() as progress:
+        track = _tracker(progress)
+        parts: list[dsets.ArrayDataset] = []
+        notes: list[str] = []
+        if default:
+            out = DEFAULT_MODEL_PATH
+            data, notes = recipe.train_set(size, progress=track)
+            parts.append(data)
+            version = version if version != "dev" else "2026.11-1"
+        else:
+            items: list[dsets.LabeledImage] = []
+            if folder is not None:
+                items += dsets.read_folder_tree(folder, folder_label)
+                notes.append(f"folder-per-{folder_label} tree {folder}")
+            if csv_file is not None:
+                items += dsets.read_csv(csv_file, images)
+                notes.append(f"CSV {csv_file}")
+            if items:
+                parts.append(
+                    dsets.load_arrays(
+                        items,
+                        size,
+                        min_class_count=min_class_count,
+                        progress=track("decoding images", len(items)),
+                    )
+                )
+            if styles_per_class:
+                parts.append(
+                    dsets.generated_styles(
+                        styles_per_class,
+                        seed=recipe.TRAIN_STYLE_SEED,
+                        size=size,
+                        progress=track("rendering styles", styles_per_class * 13),
+                    )
+                )
+                notes.append(f"{styles_per_class} generated images per style")
+            if openclipart:
+                clip, _ = recipe._openclipart_split(
+                    size, recipe.DEFAULT_CACHE_DIR, dsets.OPENCLIPART_ROOT, track
+                )
+                parts.append(clip)
+                notes.append("openclipart-png (genre = category), 20% held out")
+            if not parts:
+                err.print(
+                    "[red]error:[/] no data: pass --default, --folder, --csv, "
+                    "--styles N or --openclipart"
+                )
+                raise typer.Exit(2)
+        data = parts[0] if len(parts) == 1 else dsets.ArrayDataset.concat(parts)
+        err.print(
+            f"training on {len(data)} images; heads: "
+            + ", ".join(f"{h} ({len(c)} classes)" for h, c in data.classes.items())
+        )
+        result = run_training(data, out, cfg, version=version, data_notes=notes, progress=progress)
+    card = result.card
+    summary: dict[str, Any] = {
+        "model": str(result.model_path),
+        "version": card.version,
+        "backbone": card.backbone,
+        "input_size": card.input_size,
+        "embedding_dims": card.embedding_dims,
+        **card.metrics,
+        **{
+            k: card.training[k]
+            for k in (
+                "train_images",
+                "val_images",
+                "best_epoch",
+                "epochs_run",
+                "minutes",
+                "stopped",
+            )
+        },
+        "history": result.history,
+    }
+    table = Table(title=f"gallery train -> {result.model_path}")
+    table.add_column("figure")
+    table.add_column("value")
+    for k, v in summary.items():
+        if k != "history":
+            table.add_row(k, _fmt(v))
+    _emit(summary, as_json, [table])
+
+
+@app.command("eval")
+def evaluate(
+    model: Annotated[
+        Path | None, typer.Option(help="A .keras model (default: the shipped one).")
+    ] = None,
+    plot: Annotated[Path, typer.Option(help="Where to write the figure (PNG).")] = Path(
+        "artifacts/eval.png"
+    ),
+    limit: Annotated[
+        int | None, typer.Option(help="Use at most N held-out clip-art images (quick runs).")
+    ] = None,
+    per_style: Annotated[int, typer.Option(help="Held-out generated images per style.")] = 60,
+    update_card: Annotated[
+        bool, typer.Option(help="Write the figures into the model's card.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Perturbation recovery and retrieval by label, against two baselines."""
+    _quiet_tensorflow()
+    from vectorizer.model.encoder import load_encoder
+    from vectorizer.training import recipe
+    from vectorizer.training.evaluate import run_evaluation
+
+    encoder = load_encoder(model)
+    with _progress() as progress:
+        track = _tracker(progress)
+        styles, clip = recipe.eval_sets(encoder.input_size, per_style=per_style, progress=track)
+        report = run_evaluation(encoder, styles, clip, plot_path=plot, limit=limit, progress=track)
+    if update_card:
+        from vectorizer.model.card import card_path_for
+        from vectorizer.model.encoder import DEFAULT_MODEL_PATH
+
+        path = card_path_for(Path(model or DEFAULT_MODEL_PATH))
+        card = encoder.card
+        card.metrics.update({f"eval_{k}": v for k, v in report.flat_metrics().items()})
+        card.save(path)
+    _emit(report.as_dict(), as_json, report.tables())
+
+
+@app.command("bench-model")
+def bench_model(
+    model: Annotated[
+        Path | None, typer.Option(help="A .keras model (default: the shipped one).")
+    ] = None,
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,8,32,64",
+    seconds: Annotated[float, typer.Option(help="Timed seconds per batch size.")] = 4.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Images per second of `Encoder.encode` on this CPU, per batch size."""
+    _quiet_tensorflow()
+    from vectorizer.model.encoder import load_encoder
+    from vectorizer.training.bench import bench_encoder
+
+    encoder = load_encoder(model)
+    sizes = [int(b) for b in batch_sizes.split(",") if b.strip()]
+    result = bench_encoder(encoder, sizes, seconds=seconds)
+    table = Table(
+        title=f"{encoder.name} {encoder.version}: {encoder.input_size}px, "
+        f"{result['cpu_count']} CPUs"
+    )
+    for col in ("batch", "images/s", "ms/batch"):
+        table.add_column(col, justify="right")
+    for row in result["rows"]:
+        table.add_row(str(row["batch"]), f"{row['images_per_s']:.1f}", f"{row['ms_per_batch']:.1f}")
+    _emit(result, as_json, [table])

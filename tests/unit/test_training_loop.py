@@ -1,0 +1,66 @@
+"""A tiny end-to-end training run, the augmenter, and the speed bench."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vectorizer.model.card import ModelCard, card_path_for
+from vectorizer.model.encoder import KerasEncoder
+from vectorizer.training.augment import Augmenter
+from vectorizer.training.bench import bench_encoder
+from vectorizer.training.datasets import generated_styles
+from vectorizer.training.train import TrainConfig, train
+
+SIZE = 32
+
+
+def test_augmenter_keeps_shape_and_dtype_and_is_seeded() -> None:
+    x = np.random.default_rng(0).integers(0, 256, (4, SIZE, SIZE, 3), dtype=np.uint8)
+    a = Augmenter(SIZE, seed=1)(x).numpy()
+    b = Augmenter(SIZE, seed=1)(x).numpy()
+    assert a.shape == x.shape and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, x)
+
+
+def test_a_tiny_training_run_saves_a_loadable_model_with_its_card(tmp_path: Path) -> None:
+    data = generated_styles(3, seed=0, size=SIZE, render_size=64, workers=1)
+    cfg = TrainConfig(
+        input_size=SIZE,
+        embedding_dim=16,
+        width=0.25,
+        batch_size=8,
+        epochs=2,
+        steps_per_epoch=2,
+        val_fraction=0.3,
+        seed=0,
+    )
+    out = tmp_path / "m.keras"
+    result = train(data, out, cfg, version="test", data_notes=["3 per style"])
+    assert out.is_file() and (tmp_path / "checkpoints" / "best.keras").is_file()
+    card = ModelCard.load(card_path_for(out))
+    assert card == result.card
+    assert card.classes["style"][0] == "pointillism"
+    assert card.input_size == SIZE and card.embedding_dims == 16
+    assert "val_style_accuracy" in card.metrics and card.training["epochs_run"] == 2
+    enc = KerasEncoder.load(out)
+    v = enc.encode(data.images[:3])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+
+
+class _FakeEncoder:
+    name = "fake"
+    version = "0"
+    input_size = 8
+    dims = 4
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        return np.ones((len(images), 4), np.float32) / 2
+
+
+def test_bench_reports_images_per_second_per_batch_size() -> None:
+    result = bench_encoder(_FakeEncoder(), [1, 4], seconds=0.01)
+    assert [r["batch"] for r in result["rows"]] == [1, 4]
+    assert all(r["images_per_s"] > 0 for r in result["rows"])

@@ -1,0 +1,57 @@
+"""Retrieval metrics on hand-checkable cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vectorizer.training.metrics import (
+    best_threshold,
+    label_retrieval,
+    match_scores,
+    recall_at_k,
+    top_k,
+)
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    a = np.asarray(rows, dtype=np.float32)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_top_k_orders_by_cosine() -> None:
+    index = _unit([1, 0], [0, 1], [1, 1])
+    idx, sim = top_k(_unit([1, 0.1]), index, 2)
+    assert idx.tolist() == [[0, 2]]
+    assert sim[0, 0] > sim[0, 1]
+
+
+def test_recall_at_k_ignores_distractors() -> None:
+    neighbours = np.asarray([[0, 1], [0, 1], [2, 0]])
+    truth = np.asarray([0, 1, -1])
+    assert recall_at_k(neighbours, truth, 1) == pytest.approx(0.5)
+    assert recall_at_k(neighbours, truth, 2) == pytest.approx(1.0)
+
+
+def test_match_scores_count_distractor_hits_as_false_positives() -> None:
+    top1 = np.asarray([0, 5, 2, 3])
+    sims = np.asarray([0.9, 0.8, 0.95, 0.3], dtype=np.float32)
+    truth = np.asarray([0, 1, -1, 3])
+    s = match_scores(top1, sims, truth, 0.5)
+    # declared: 0 (right), 1 (wrong), 2 (distractor) -> TP 1, FP 2; positives 3.
+    assert (s.precision, s.recall) == pytest.approx((1 / 3, 1 / 3))
+    assert best_threshold(top1, sims, truth) < 0.31  # declaring all gives the best F1 here
+
+
+def test_label_retrieval_precision_and_map() -> None:
+    v = _unit([1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9])
+    y = np.asarray([0, 0, 1, 1])
+    r = label_retrieval(v, y, k=1)
+    assert r["precision_at_1"] == pytest.approx(1.0)
+    assert r["map"] == pytest.approx(1.0)
+    # Swap labels so each nearest neighbour is of the other class.
+    r = label_retrieval(v, np.asarray([0, 1, 0, 1]), k=1)
+    assert r["precision_at_1"] == pytest.approx(0.0)
+    # Queries 1 and 3 find their one relevant item at rank 2 (AP 1/2), queries 0 and 2
+    # at rank 3 (AP 1/3): mAP = 5/12.
+    assert r["map"] == pytest.approx(5 / 12)
