@@ -45,7 +45,12 @@ def es_client(settings: Settings, **kwargs: Any) -> Elasticsearch:
 
 def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
     """Create missing topics; align configs and grow partitions of existing ones."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "logger": logging.getLogger("devstack.bootstrap.librdkafka"),
+        }
+    )
     existing = admin.list_topics(timeout=10).topics
     created: list[str] = []
     missing = [t for t in topics if t.name not in existing]

@@ -59,11 +59,25 @@ SERVERS = {
 }
 
 
-#: The product's own long-running processes, started after the servers (argv after python).
-APP_PROCESSES = {
-    "worker": ["-m", "vectorizer", "worker", "-l", "info"],
-    "producer": ["-m", "producer", "watch"],
-}
+def app_argv(settings: Settings, name: str) -> list[str]:
+    """The product's own long-running processes, started after the servers (argv after python)."""
+    return {
+        "worker": ["-m", "vectorizer", "worker", "-l", "info"],
+        "producer": ["-m", "producer", "watch"],
+        "api": [
+            "-m",
+            "uvicorn",
+            "gallery_api.main:app",
+            "--host",
+            settings.api.host,
+            "--port",
+            str(settings.api.port),
+            "--no-access-log",
+        ],
+    }[name]
+
+
+APP_PROCESSES = ("worker", "producer", "api")
 
 
 def process(layout: Layout, name: str) -> ManagedProcess:
@@ -146,8 +160,27 @@ def up(settings: Settings, console: Console) -> dict[str, Any]:
     for name in APP_PROCESSES:
         start_app_process(settings, layout, name)
         console.print(f"[green]✓[/] {name} running (log: {layout.log_file(name)})")
+    _await_api(settings, layout, console)
+    console.print(f"[bold]gallery: {settings.api.url}/[/]")
     console.print(f"stack up in {time.monotonic() - started:.1f}s")
     return status(settings)
+
+
+def _await_api(settings: Settings, layout: Layout, console: Console) -> Health:
+    def check() -> Health:
+        try:
+            httpx.get(f"{settings.api.url}/healthz", timeout=2).raise_for_status()
+        except httpx.HTTPError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"serving {settings.api.url}")
+
+    with console.status("waiting for the API (it loads the model)"):
+        result = health.wait_until_healthy(
+            check, timeout=120, still_running=process(layout, "api").alive
+        )
+    if not result.healthy:
+        raise ComponentError("api", f"not serving: {result.detail}", _log_tail(layout, "api"))
+    return result
 
 
 def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
@@ -157,7 +190,14 @@ def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
         return
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PYTHONUNBUFFERED"] = "1"
-    argv = [sys.executable, "-m", "devstack.respawn", "--", sys.executable, *APP_PROCESSES[name]]
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack.respawn",
+        "--",
+        sys.executable,
+        *app_argv(settings, name),
+    ]
     proc.start(argv, env=env, cwd=REPO_ROOT)
 
 
@@ -196,12 +236,7 @@ def status(settings: Settings) -> dict[str, Any]:
     worker = health.consumer_group(settings, settings.worker.group_id, topics.images.name)
     components["worker"] = {**worker.as_dict(), "pid": process(layout, "worker").pid()}
     components["producer"] = _producer_health(settings, layout)
-    api_pid = process(layout, "api").pid()
-    components["api"] = {
-        "healthy": api_pid is not None,
-        "detail": f"running (pid {api_pid})" if api_pid else "not running",
-        "pid": api_pid,
-    }
+    components["api"] = _api_health(settings, layout)
     connectors = load_connectors()
     connector = (
         health.connector_status(settings, connectors[0].name) if connectors else {"state": "NONE"}
@@ -216,6 +251,15 @@ def status(settings: Settings) -> dict[str, Any]:
         "connector": connector,
         "dlq_count": _dlq_count(settings),
     }
+
+
+def _api_health(settings: Settings, layout: Layout) -> dict[str, Any]:
+    try:
+        httpx.get(f"{settings.api.url}/healthz", timeout=2).raise_for_status()
+        healthy, detail = True, f"serving {settings.api.url}"
+    except httpx.HTTPError as exc:
+        healthy, detail = False, f"not serving at {settings.api.url}: {exc}"
+    return {"healthy": healthy, "detail": detail, "pid": process(layout, "api").pid()}
 
 
 def _producer_health(settings: Settings, layout: Layout) -> dict[str, Any]:

@@ -71,6 +71,17 @@ def _emit(result: dict[str, Any], as_json: bool, tables: list[Table]) -> None:
         out.print(table)
 
 
+def _load(model: Path | None) -> Any:
+    from vectorizer.errors import VectorizerError
+    from vectorizer.model.encoder import load_encoder
+
+    try:
+        return load_encoder(model)
+    except VectorizerError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
 def _fmt(v: object) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -207,7 +218,15 @@ def train(
             f"training on {len(data)} images; heads: "
             + ", ".join(f"{h} ({len(c)} classes)" for h, c in data.classes.items())
         )
-        result = run_training(data, out, cfg, version=version, data_notes=notes, progress=progress)
+        result = run_training(
+            data,
+            out,
+            cfg,
+            version=version,
+            data_notes=notes,
+            progress=progress,
+            checkpoint_dir=Path("artifacts/checkpoints") / out.stem,
+        )
     card = result.card
     summary: dict[str, Any] = {
         "model": str(result.model_path),
@@ -257,11 +276,10 @@ def evaluate(
 ) -> None:
     """Perturbation recovery and retrieval by label, against two baselines."""
     _quiet_tensorflow()
-    from vectorizer.model.encoder import load_encoder
     from vectorizer.training import recipe
     from vectorizer.training.evaluate import run_evaluation
 
-    encoder = load_encoder(model)
+    encoder = _load(model)
     with _progress() as progress:
         track = _tracker(progress)
         styles, clip = recipe.eval_sets(encoder.input_size, per_style=per_style, progress=track)
@@ -288,10 +306,9 @@ def bench_model(
 ) -> None:
     """Images per second of `Encoder.encode` on this CPU, per batch size."""
     _quiet_tensorflow()
-    from vectorizer.model.encoder import load_encoder
     from vectorizer.training.bench import bench_encoder
 
-    encoder = load_encoder(model)
+    encoder = _load(model)
     sizes = [int(b) for b in batch_sizes.split(",") if b.strip()]
     result = bench_encoder(encoder, sizes, seconds=seconds)
     table = Table(

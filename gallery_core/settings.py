@@ -93,6 +93,32 @@ class ElasticsearchSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Origins allowed by CORS (exact origins; "*" is refused). Empty: same-origin only.
+    cors_origins: list[str] = []
+    #: Key for the admin endpoints (delete, re-index), sent as X-API-Key. None: admin is off.
+    admin_api_key: SecretStr | None = None
+    #: Largest k a client may ask for, and the kNN candidate cap.
+    max_k: int = 100
+    max_num_candidates: int = 2000
+    #: Uploads decoded and embedded at once; more get 429 instead of queueing without bound.
+    max_concurrent_uploads: int = 4
+    #: Script engine for exact search: auto (painless if the cluster has it), painless, or
+    #: gallery_vector (the project's plugin, on the local node).
+    script_engine: str = "auto"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CORS origin '*' is not allowed: list the exact origins")
+        return value
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the admin API key must be at least 16 characters")
+        return value
 
     @property
     def url(self) -> str:

@@ -1,0 +1,113 @@
+"""API errors, all rendered as problem JSON (never a stack trace).
+
+ApiError                 -> its own status
+├── NotFound             404 unknown artwork
+├── BadRequest           400 malformed id, bad parameter
+├── PayloadTooLarge      413 upload over the limit
+├── UnsupportedImage     415 not an image we accept (by magic bytes)
+├── UnprocessableImage   422 an image that cannot be decoded (truncated, bomb, ...)
+├── TooManyRequests      429 too many uploads being processed
+└── Unauthorized         401 admin endpoint without the right key
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "NotFound",
+    "PayloadTooLarge",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableImage",
+    "UnsupportedImage",
+    "install_error_handlers",
+    "problem",
+]
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "https://artwork-similarity.invalid/problems/"
+
+
+class ApiError(Exception):
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ApiError):
+    status, title = 404, "Not found"
+
+
+class BadRequest(ApiError):
+    status, title = 400, "Bad request"
+
+
+class PayloadTooLarge(ApiError):
+    status, title = 413, "Payload too large"
+
+
+class UnsupportedImage(ApiError):
+    status, title = 415, "Unsupported image"
+
+
+class UnprocessableImage(ApiError):
+    status, title = 422, "Image cannot be decoded"
+
+
+class TooManyRequests(ApiError):
+    status, title = 429, "Too many requests"
+
+
+class Unauthorized(ApiError):
+    status, title = 401, "Unauthorized"
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    return JSONResponse(
+        {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "body"))
+            parts.append(f"{where}: {err.get('msg')}")
+        return problem(400, "Bad request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code,
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            str(exc.detail),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "the server could not answer; see its log")

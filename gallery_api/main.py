@@ -1,0 +1,121 @@
+"""Build the FastAPI app: ``uvicorn gallery_api.main:app`` (``gallery up`` starts it).
+
+Nothing connects at import: the Elasticsearch client, the model and the thread pool are
+created in `lifespan` and closed in its `finally`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from elasticsearch import AsyncElasticsearch
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from devstack.health import es_auth
+from gallery_api.errors import install_error_handlers
+from gallery_api.metrics import Metrics
+from gallery_api.routes import admin, artworks, health, search
+from gallery_api.search import ImageIndex, detect_engine
+from gallery_api.state import ApiState
+from gallery_core.contracts import load_index
+from gallery_core.settings import REPO_ROOT, Settings, get_settings
+from vectorizer.media import MediaStore
+from vectorizer.model.encoder import Encoder, load_encoder
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = REPO_ROOT / "web"
+#: Multipart framing on top of the largest accepted image.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        es = AsyncElasticsearch(
+            settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=30
+        )
+        executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload")
+        try:
+            engine = await detect_engine(es, settings.api.script_engine)
+            model = encoder or await asyncio.get_running_loop().run_in_executor(
+                executor, load_encoder, settings.worker.model_path
+            )
+            app.state.api = ApiState(
+                settings=settings,
+                es=es,
+                index=ImageIndex(es, load_index(), engine),
+                encoder=model,
+                media=MediaStore(settings.paths.media_dir),
+                executor=executor,
+                uploads=asyncio.Semaphore(settings.api.max_concurrent_uploads),
+                metrics=metrics,
+            )
+            logger.info(
+                "API ready: index %s, exact search by %s, model %s %s",
+                load_index().name,
+                engine.value,
+                model.name,
+                model.version,
+            )
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            await es.close()
+
+    app = FastAPI(
+        title="Artwork similarity",
+        version="0.1.0",
+        summary="Find works that look like a given work or an uploaded image.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        # Starlette's body limit: a larger Content-Length, or a chunked body that grows past
+        # it, is answered 413 before it is buffered (A1).
+        max_body_size=settings.limits.max_image_bytes + UPLOAD_OVERHEAD_BYTES,
+    )
+    metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(artworks.router)
+    app.include_router(search.router)
+    app.include_router(admin.router)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_credentials=False,
+        )
+
+    @app.middleware("http")
+    async def _timing(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.requests.labels(
+            request.method, getattr(route, "path", "other"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        return response
+
+    if Path(WEB_DIR).is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn gallery_api.main:app` builds the app on first access, never at import.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""The API's routers: artworks (browse, similar), search (upload), health, admin."""

@@ -1,0 +1,114 @@
+"""Browse artworks, fetch one, its images, and the works most similar to it."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from gallery_api.deps import IndexDep, StateDep
+from gallery_api.errors import NotFound
+from gallery_api.queries import Metric
+from gallery_api.routes.common import (
+    ArtistQ,
+    ArtworkId,
+    CollectionQ,
+    K,
+    MetricQ,
+    ModeQ,
+    StyleQ,
+    check_id,
+    check_k,
+    filters,
+    to_artwork,
+    to_hit,
+)
+from gallery_api.schemas import Artwork, ArtworkList, SimilarResponse
+from gallery_api.search import Mode
+
+router = APIRouter(prefix="/api/artworks", tags=["artworks"])
+
+CACHE = "public, max-age=3600"
+
+
+@router.get("", response_model=ArtworkList)
+async def list_artworks(
+    index: IndexDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 48,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    collection: CollectionQ = None,
+    random: Annotated[
+        int | None, Query(ge=0, description="Seed of a random sample (same seed, same sample).")
+    ] = None,
+) -> ArtworkList:
+    total, docs = await index.list(limit=limit, offset=offset, collection=collection, seed=random)
+    return ArtworkList(total=total, items=[to_artwork(d) for d in docs])
+
+
+@router.get("/{artwork_id}", response_model=Artwork)
+async def get_artwork(artwork_id: ArtworkId, index: IndexDep) -> Artwork:
+    doc = await index.get(check_id(artwork_id))
+    if doc is None:
+        raise NotFound(f"no artwork {artwork_id}")
+    dupes = (
+        await index.duplicates(doc["content_sha256"], artwork_id)
+        if doc.get("content_sha256")
+        else []
+    )
+    return to_artwork(doc, dupes)
+
+
+@router.get("/{artwork_id}/similar", response_model=SimilarResponse)
+async def similar_artworks(
+    artwork_id: ArtworkId,
+    state: StateDep,
+    k: K = 10,
+    metric: MetricQ = Metric.COSINE,
+    mode: ModeQ = Mode.EXACT,
+    collection: CollectionQ = None,
+    style: StyleQ = None,
+    artist: ArtistQ = None,
+) -> SimilarResponse:
+    started = time.perf_counter()
+    api = state.settings.api
+    k = check_k(k, api.max_k)
+    doc = await state.index.get(check_id(artwork_id), with_vector=True)
+    if doc is None:
+        raise NotFound(f"no artwork {artwork_id}")
+    vector = doc.pop(state.index.spec.vector_field)
+    searched = time.perf_counter()
+    hits = await state.index.similar(
+        vector,
+        k=k,
+        metric=metric,
+        mode=mode,
+        num_candidates=min(max(10 * k, 100), api.max_num_candidates),
+        filters=filters(collection, style, artist),
+        exclude_ids=[artwork_id],
+    )
+    state.metrics.searches.labels(mode.value, metric.value, "id").observe(
+        time.perf_counter() - searched
+    )
+    return SimilarResponse(
+        query=to_artwork(doc),
+        hits=[to_hit(d, s) for d, s in hits],
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+@router.get("/{artwork_id}/image", response_class=FileResponse)
+async def artwork_image(artwork_id: ArtworkId, state: StateDep) -> FileResponse:
+    path = state.media.display_path(check_id(artwork_id))
+    if not path.is_file():
+        raise NotFound(f"no image for artwork {artwork_id}")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": CACHE})
+
+
+@router.get("/{artwork_id}/thumbnail", response_class=FileResponse)
+async def artwork_thumbnail(artwork_id: ArtworkId, state: StateDep) -> FileResponse:
+    path = state.media.thumbnail_path(check_id(artwork_id))
+    if not path.is_file():
+        raise NotFound(f"no thumbnail for artwork {artwork_id}")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": CACHE})

@@ -1,0 +1,68 @@
+"""Shared by the routers: id checking, query parameters, document -> Artwork."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+
+from gallery_api.errors import BadRequest
+from gallery_api.queries import Metric
+from gallery_api.schemas import Artwork, Hit
+from gallery_api.search import Mode
+
+__all__ = ["ArtworkId", "SimilarParams", "check_k", "to_artwork", "to_hit"]
+
+_ID = re.compile(r"^[0-9a-f]{64}$")
+
+ArtworkId = Annotated[
+    str, Path(description="The artwork id: SHA-256 (hex) of its path in the collection.")
+]
+
+
+def check_id(artwork_id: str) -> str:
+    if not _ID.fullmatch(artwork_id):
+        raise BadRequest("an artwork id is 64 lower-case hexadecimal characters")
+    return artwork_id
+
+
+K = Annotated[int, Query(ge=1, description="Number of similar works to return (1..max_k).")]
+MetricQ = Annotated[Metric, Query(description="cosine or l2; scores are higher-is-closer.")]
+ModeQ = Annotated[Mode, Query(description="exact (script_score) or knn (approximate HNSW).")]
+CollectionQ = Annotated[
+    str | None, Query(max_length=200, description="Only works of this collection.")
+]
+StyleQ = Annotated[str | None, Query(max_length=200, description="Only works of this style.")]
+ArtistQ = Annotated[str | None, Query(max_length=200, description="Only works by this artist.")]
+
+
+def check_k(k: int, max_k: int) -> int:
+    if k > max_k:
+        raise BadRequest(f"k must be at most {max_k}")
+    return k
+
+
+def filters(collection: str | None, style: str | None, artist: str | None) -> list[dict[str, Any]]:
+    out = []
+    for field, value in (("collection", collection), ("style", style), ("artist", artist)):
+        if value:
+            out.append({"term": {field: value}})
+    return out
+
+
+SimilarParams = tuple[int, Metric, Mode]
+
+
+def to_artwork(doc: dict[str, Any], duplicates: list[str] | None = None) -> Artwork:
+    artwork_id = doc["id"]
+    return Artwork(
+        **{k: v for k, v in doc.items() if k in Artwork.model_fields and k != "duplicates"},
+        image_url=f"/api/artworks/{artwork_id}/image",
+        thumbnail_url=f"/api/artworks/{artwork_id}/thumbnail",
+        duplicates=duplicates or [],
+    )
+
+
+def to_hit(doc: dict[str, Any], score: float) -> Hit:
+    return Hit(**to_artwork(doc).model_dump(), score=round(score, 6))

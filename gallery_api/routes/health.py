@@ -1,0 +1,43 @@
+"""Liveness, Prometheus metrics and the operator's status object."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gallery_api.deps import StateDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(state: StateDep) -> dict[str, str]:
+    """200 when the API can serve: its model is loaded and Elasticsearch answers."""
+    await state.es.cluster.health(timeout="2s")
+    return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(state: StateDep) -> PlainTextResponse:
+    return PlainTextResponse(
+        generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
+
+
+@router.get("/api/status")
+async def status(state: StateDep) -> dict[str, Any]:
+    """The same object as `gallery status --json` (see CONTRACT.md)."""
+    from devstack.stack import status as stack_status
+
+    result = await asyncio.get_running_loop().run_in_executor(
+        state.executor, stack_status, state.settings
+    )
+    if result.get("index_docs") is not None:
+        state.metrics.indexed.set(result["index_docs"])
+    if result.get("dlq_count") is not None:
+        state.metrics.dead_lettered.set(result["dlq_count"])
+    return result

@@ -1,0 +1,61 @@
+"""The HTTP shapes (see ../shared/CONTRACT.md): Artwork, Hit and the responses around them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Artwork", "ArtworkList", "Hit", "Problem", "SearchResponse", "SimilarResponse"]
+
+
+class Artwork(BaseModel):
+    id: str
+    path: str | None = None
+    collection: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    style: str | None = None
+    genre: str | None = None
+    date: str | None = None
+    year: int | None = None
+    image_url: str
+    thumbnail_url: str
+    model: str | None = None
+    model_version: str | None = None
+    content_sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    #: Other works with the same content hash (identical images under other paths).
+    duplicates: list[str] = Field(default_factory=list)
+
+
+class Hit(Artwork):
+    score: float = Field(description="Higher is more similar, for every metric.")
+
+
+class ArtworkList(BaseModel):
+    total: int
+    items: list[Artwork]
+
+
+class SimilarResponse(BaseModel):
+    query: Artwork
+    hits: list[Hit]
+    took_ms: float
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit]
+    took_ms: float
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str

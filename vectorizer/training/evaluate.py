@@ -1,0 +1,348 @@
+"""`gallery eval`: copy recovery under perturbations and retrieval by label, vs. baselines.
+
+(a) Perturbation recovery (the MoMA experiment): the held-out clip art is split into
+    an indexed part and distractors (not indexed). Every image is perturbed once per
+    family (`perturb.FAMILIES`) from its decoded original (longer side capped at
+    `SOURCE_SIDE` px) and then goes through `to_model_input`, as an uploaded query
+    would. Reported per family: recall@1 and recall@10 of the original (indexed
+    queries), and precision / recall / F1 of "top-1 similarity >= t means copy of the
+    top-1 hit", where distractor queries make precision meaningful. ``t`` is chosen
+    per method to maximise F1 over all families pooled (on the same queries, so the
+    P/R/F1 figures are a best case for every method alike).
+(b) Retrieval by label, leave-one-out: precision@10 and mAP of style on held-out
+    generated styles (a seed never trained on), and of category on held-out clip art.
+
+Every figure is computed for the model and, in the same run, for two baselines: the
+colour histogram + tiny image descriptor and the same network with random weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from PIL import Image
+from rich.table import Table
+
+from vectorizer.model.encoder import Encoder, KerasEncoder, RandomInitEncoder
+from vectorizer.model.preprocess import decode_image, to_model_input
+from vectorizer.training.baselines import ColourHistogramEncoder
+from vectorizer.training.datasets import ArrayDataset
+from vectorizer.training.metrics import (
+    best_threshold,
+    label_retrieval,
+    match_scores,
+    recall_at_k,
+    top_k,
+)
+from vectorizer.training.perturb import FAMILIES, perturb
+
+__all__ = ["SOURCE_SIDE", "EvalReport", "run_evaluation"]
+
+log = logging.getLogger(__name__)
+
+SOURCE_SIDE: Final = 320
+DISTRACTOR_SHARE: Final = 0.2
+METHODS: Final = ("cnn", "random_init", "histogram")
+
+#: Issue 4's targets.
+TARGET_RECALL1_MEAN: Final = 0.9
+TARGET_STYLE_P10: Final = 0.9
+TARGET_CATEGORY_MARGIN: Final = 0.1
+
+Track = Callable[[str, int], Callable[[int], None]]
+
+
+def _noop(_: str, __: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+@dataclass(slots=True)
+class EvalReport:
+    model: str
+    version: str
+    n_indexed: int
+    n_distractors: int
+    n_styles: int
+    n_categories: int
+    thresholds: dict[str, float]
+    #: family -> method -> {recall_at_1, recall_at_10, precision, recall, f1}
+    perturbation: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: task (style, category) -> method -> {precision_at_10, map, queries}
+    labels: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    plot: str | None = None
+
+    def mean_recall1(self, method: str) -> float:
+        return float(np.mean([fam[method]["recall_at_1"] for fam in self.perturbation.values()]))
+
+    def targets(self) -> list[dict[str, Any]]:
+        cnn_r1 = self.mean_recall1("cnn")
+        beaten = [
+            f
+            for f, row in self.perturbation.items()
+            if not all(
+                _beats(row["cnn"]["recall_at_1"], row[m]["recall_at_1"]) for m in METHODS[1:]
+            )
+        ]
+        style = self.labels["style"]["cnn"]["precision_at_10"]
+        cat = self.labels["category"]
+        margin = cat["cnn"]["precision_at_10"] - cat["histogram"]["precision_at_10"]
+        return [
+            {
+                "target": "perturbation recall@1, mean over families >= 0.9",
+                "value": round(cnn_r1, 4),
+                "met": cnn_r1 >= TARGET_RECALL1_MEAN,
+            },
+            {
+                "target": "recall@1 beats both baselines in every family (a tie at 1.0 counts)",
+                "value": "all families" if not beaten else "not in: " + ", ".join(beaten),
+                "met": not beaten,
+            },
+            {
+                "target": "style precision@10 (held-out generated) >= 0.9",
+                "value": round(style, 4),
+                "met": style >= TARGET_STYLE_P10,
+            },
+            {
+                "target": "category precision@10 beats colour histogram by >= 0.1",
+                "value": round(margin, 4),
+                "met": margin >= TARGET_CATEGORY_MARGIN,
+            },
+        ]
+
+    def flat_metrics(self) -> dict[str, float]:
+        out = {f"recall1_mean_{m}": round(self.mean_recall1(m), 4) for m in METHODS}
+        for fam, row in self.perturbation.items():
+            out[f"recall1_{fam}"] = round(row["cnn"]["recall_at_1"], 4)
+        for task, row in self.labels.items():
+            for m in METHODS:
+                out[f"{task}_p10_{m}"] = round(row[m]["precision_at_10"], 4)
+                out[f"{task}_map_{m}"] = round(row[m]["map"], 4)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "indexed": self.n_indexed,
+            "distractors": self.n_distractors,
+            "style_images": self.n_styles,
+            "category_images": self.n_categories,
+            "thresholds": self.thresholds,
+            "perturbation": self.perturbation,
+            "perturbation_recall_at_1_mean": {m: self.mean_recall1(m) for m in METHODS},
+            "labels": self.labels,
+            "targets": self.targets(),
+            "plot": self.plot,
+        }
+
+    def tables(self) -> list[Table]:
+        t1 = Table(
+            title=(
+                f"Copy recovery: recall@1 / recall@10 ({self.n_indexed} held-out clip-art "
+                f"images indexed, {self.n_distractors} distractors)"
+            )
+        )
+        t1.add_column("family")
+        for m in METHODS:
+            t1.add_column(f"{m}\nR@1", justify="right")
+            t1.add_column("R@10", justify="right")
+        for fam, row in self.perturbation.items():
+            t1.add_row(
+                fam,
+                *[
+                    c
+                    for m in METHODS
+                    for c in (f"{row[m]['recall_at_1']:.3f}", f"{row[m]['recall_at_10']:.3f}")
+                ],
+            )
+        t1.add_row("mean", *[c for m in METHODS for c in (f"{self.mean_recall1(m):.3f}", "")])
+        t1b = Table(
+            title=(
+                "Copy detection: precision / recall / F1 of 'top-1 similarity >= t' "
+                f"(t per method: {', '.join(f'{m} {t:.3f}' for m, t in self.thresholds.items())})"
+            )
+        )
+        t1b.add_column("family")
+        for m in METHODS:
+            t1b.add_column(f"{m}\nP / R / F1", justify="right")
+        for fam, row in self.perturbation.items():
+            t1b.add_row(
+                fam,
+                *[
+                    f"{row[m]['precision']:.2f} / {row[m]['recall']:.2f} / {row[m]['f1']:.2f}"
+                    for m in METHODS
+                ],
+            )
+        t2 = Table(title="Retrieval by label (leave-one-out)")
+        t2.add_column("task")
+        for m in METHODS:
+            t2.add_column(f"{m}\nP@10", justify="right")
+            t2.add_column("mAP", justify="right")
+        for task, row in self.labels.items():
+            n = int(row["cnn"]["queries"])
+            t2.add_row(
+                f"{task} ({n})",
+                *[
+                    c
+                    for m in METHODS
+                    for c in (f"{row[m]['precision_at_10']:.3f}", f"{row[m]['map']:.3f}")
+                ],
+            )
+        t3 = Table(title=f"Issue 4 targets: {self.model} {self.version}")
+        t3.add_column("target")
+        t3.add_column("value")
+        t3.add_column("met")
+        for row in self.targets():
+            t3.add_row(
+                str(row["target"]), str(row["value"]), "[green]yes[/]" if row["met"] else "[red]no[/]"
+            )
+        return [t1, t1b, t2, t3]
+
+
+def _beats(ours: float, theirs: float) -> bool:
+    """Strictly better, or both perfect (nothing can beat 1.000)."""
+    return ours > theirs or ours == theirs == 1.0
+
+
+def _source(path: str) -> Image.Image:
+    img = decode_image(Path(path).read_bytes()).rgb
+    scale = SOURCE_SIDE / max(img.size)
+    if scale < 1:
+        img = img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+            Image.Resampling.BILINEAR,
+            reducing_gap=3.0,
+        )
+    return img
+
+
+def _seed(family: str, i: int) -> int:
+    return zlib.crc32(f"{family}/{i}".encode())
+
+
+def run_evaluation(
+    encoder: KerasEncoder,
+    styles: ArrayDataset,
+    clip: ArrayDataset,
+    *,
+    plot_path: Path | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: Track = _noop,
+) -> EvalReport:
+    size = encoder.input_size
+    methods: dict[str, Encoder] = {
+        "cnn": encoder,
+        "random_init": RandomInitEncoder.like(encoder, seed=seed),
+        "histogram": ColourHistogramEncoder(size),
+    }
+    order = np.random.default_rng(seed).permutation(len(clip))
+    if limit is not None:
+        order = order[:limit]
+    n_dis = max(1, int(round(len(order) * DISTRACTOR_SHARE)))
+    indexed, distractors = np.sort(order[n_dis:]), np.sort(order[:n_dis])
+    queries_from = np.concatenate([indexed, distractors])
+    truth = np.concatenate([np.arange(len(indexed)), np.full(len(distractors), -1)]).astype(
+        np.int64
+    )
+
+    sources = []
+    tick = progress("decoding held-out originals", len(queries_from))
+    for i in queries_from:
+        sources.append(_source(clip.ids[i]))
+        tick(1)
+    families = list(FAMILIES)
+    queries = np.zeros((len(families), len(sources), size, size, 3), np.uint8)
+    tick = progress("perturbing", len(families) * len(sources))
+    for f, fam in enumerate(families):
+        for j, src in enumerate(sources):
+            queries[f, j] = to_model_input(perturb(src, fam, _seed(fam, j)), size)
+            tick(1)
+
+    perturbation: dict[str, dict[str, dict[str, float]]] = {fam: {} for fam in families}
+    labels: dict[str, dict[str, dict[str, float]]] = {"style": {}, "category": {}}
+    thresholds: dict[str, float] = {}
+    clip_subset = clip.subset(queries_from)
+    tick = progress("encoding (3 methods)", len(METHODS))
+    for name, enc in methods.items():
+        index_vecs = enc.encode(clip.images[indexed])
+        q = enc.encode(queries.reshape(-1, size, size, 3)).reshape(len(families), len(sources), -1)
+        hits = [top_k(q[f], index_vecs, 10) for f in range(len(families))]
+        t = best_threshold(
+            np.concatenate([h[0][:, 0] for h in hits]),
+            np.concatenate([h[1][:, 0] for h in hits]),
+            np.tile(truth, len(families)),
+        )
+        thresholds[name] = round(t, 4)
+        for f, fam in enumerate(families):
+            nn, sims = hits[f]
+            ms = match_scores(nn[:, 0], sims[:, 0], truth, t)
+            perturbation[fam][name] = {
+                "recall_at_1": recall_at_k(nn, truth, 1),
+                "recall_at_10": recall_at_k(nn, truth, 10),
+                "precision": ms.precision,
+                "recall": ms.recall,
+                "f1": ms.f1,
+            }
+        labels["style"][name] = label_retrieval(enc.encode(styles.images), styles.labels["style"])
+        labels["category"][name] = label_retrieval(
+            enc.encode(clip_subset.images), clip_subset.labels["genre"]
+        )
+        tick(1)
+    report = EvalReport(
+        model=encoder.name,
+        version=encoder.version,
+        n_indexed=len(indexed),
+        n_distractors=len(distractors),
+        n_styles=len(styles),
+        n_categories=int((clip_subset.labels["genre"] >= 0).sum()),
+        thresholds=thresholds,
+        perturbation=perturbation,
+        labels=labels,
+    )
+    if plot_path is not None:
+        write_plot(report, Path(plot_path))
+        report.plot = str(plot_path)
+    return report
+
+
+def write_plot(report: EvalReport, path: Path) -> None:
+    """Two panels: recall@1 per perturbation family, and P@10 / mAP per label task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"cnn": "#1f77b4", "random_init": "#aaaaaa", "histogram": "#ff7f0e"}
+    fams = list(report.perturbation)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [3, 1.3]})
+    width = 0.27
+    x = np.arange(len(fams) + 1)
+    for k, m in enumerate(METHODS):
+        vals = [report.perturbation[f][m]["recall_at_1"] for f in fams] + [report.mean_recall1(m)]
+        ax1.bar(x + (k - 1) * width, vals, width, label=m, color=colours[m])
+    ax1.axhline(TARGET_RECALL1_MEAN, color="k", lw=0.8, ls="--")
+    ax1.set_xticks(x, [*fams, "MEAN"], rotation=30, ha="right")
+    ax1.set_ylim(0, 1.02)
+    ax1.set_ylabel("recall@1")
+    ax1.set_title(f"Copy recovery ({report.n_indexed} indexed, {report.n_distractors} distractors)")
+    ax1.legend(loc="lower left", fontsize=8)
+    tasks = [(t, metric) for t in report.labels for metric in ("precision_at_10", "map")]
+    x2 = np.arange(len(tasks))
+    for k, m in enumerate(METHODS):
+        vals = [report.labels[t][m][metric] for t, metric in tasks]
+        ax2.bar(x2 + (k - 1) * width, vals, width, label=m, color=colours[m])
+    ax2.set_xticks(x2, [f"{t}\n{'P@10' if mt.startswith('p') else 'mAP'}" for t, mt in tasks])
+    ax2.set_ylim(0, 1.02)
+    ax2.set_title("Retrieval by label")
+    fig.suptitle(f"{report.model} {report.version}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
