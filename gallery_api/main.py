@@ -18,9 +18,10 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devstack.health import es_auth
-from gallery_api.errors import install_error_handlers
+from gallery_api.errors import install_error_handlers, problem
 from gallery_api.metrics import Metrics
 from gallery_api.routes import admin, artworks, health, search
 from gallery_api.search import ImageIndex, detect_engine
@@ -37,6 +38,43 @@ logger = logging.getLogger(__name__)
 WEB_DIR = REPO_ROOT / "web"
 #: Multipart framing on top of the largest accepted image.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+class _ProblemFor413:
+    """Starlette's body limit answers an over-large upload itself, in plain text, outside
+    FastAPI's exception handlers; this outermost layer rewrites that one answer as problem
+    JSON so that every error of the API has the same shape."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_problem(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers") or [])
+                if not headers.get(b"content-type", b"").startswith(b"application/problem"):
+                    replaced = True
+                    response = problem(
+                        413, "Payload too large", "the request body is larger than the upload limit"
+                    )
+                    await response(scope, receive, send)
+                    return
+            if replaced:
+                return  # drop the plain-text body of the replaced answer
+            await send(message)
+
+        await self.app(scope, receive, send_problem)
+
+
+class GalleryApi(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        return _ProblemFor413(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
@@ -75,7 +113,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             executor.shutdown(wait=False, cancel_futures=True)
             await es.close()
 
-    app = FastAPI(
+    app = GalleryApi(
         title="Artwork similarity",
         version="0.1.0",
         summary="Find works that look like a given work or an uploaded image.",
