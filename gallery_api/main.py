@@ -26,7 +26,7 @@ from gallery_api.metrics import Metrics
 from gallery_api.routes import admin, artworks, health, search
 from gallery_api.search import ImageIndex, detect_engine
 from gallery_api.state import ApiState
-from gallery_core.contracts import load_index
+from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.settings import REPO_ROOT, Settings, get_settings
 from vectorizer.media import MediaStore
 from vectorizer.model.encoder import Encoder, load_encoder
@@ -77,8 +77,14 @@ class GalleryApi(FastAPI):
         return _ProblemFor413(super().build_middleware_stack())
 
 
-def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    encoder: Encoder | None = None,
+    index: IndexSpec | None = None,
+) -> FastAPI:
+    """The API; `encoder` and `index` default to the shipped model and mappings/paintings.json."""
     settings = settings or get_settings()
+    index_spec = index or load_index()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +100,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             app.state.api = ApiState(
                 settings=settings,
                 es=es,
-                index=ImageIndex(es, load_index(), engine),
+                index=ImageIndex(es, index_spec, engine),
                 encoder=model,
                 media=MediaStore(settings.paths.media_dir),
                 executor=executor,
