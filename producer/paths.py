@@ -44,29 +44,29 @@ def is_ignored(name: str) -> bool:
 
 
 def relative_path(root: Path, path: Path) -> PurePosixPath:
-    """`path` relative to `root`, refusing anything that leaves the root.
+    """`path` relative to `root`, refusing anything that leads out of the root.
 
-    No component between the root and the file may be a symbolic link (links are never
-    followed, whatever they point to), `..` may not appear, the target must be a regular
-    file, and the name must be valid UTF-8.
+    The relative path is the *logical* one (the name the user sees: it gives the id and the
+    collection). Symbolic links are followed only when their fully resolved target is inside
+    the root too (a collection that links one image into two categories has the same image
+    under two paths); a link, or `..`, that leads anywhere else is refused. The target must be
+    a regular file, and the name valid UTF-8.
     """
     root = root.resolve()
-    absolute = path if path.is_absolute() else root / path
+    absolute = Path(os.path.normpath(path if path.is_absolute() else root / path))
     try:
-        rel = Path(os.path.normpath(absolute)).relative_to(root)
+        rel = absolute.relative_to(root)
     except ValueError:
         raise PathRejected(Reason.PATH_ESCAPE, f"{path} is outside {root}") from None
-    if not rel.parts or ".." in Path(os.path.relpath(absolute, root)).parts:
-        raise PathRejected(Reason.PATH_ESCAPE, f"{path} leaves {root}")
-    current = root
-    for part in rel.parts:
-        current = current / part
-        try:
-            mode = os.lstat(current).st_mode
-        except OSError as exc:
-            raise PathRejected(Reason.UNREADABLE, f"{current}: {exc.strerror}") from None
-        if stat.S_ISLNK(mode):
-            raise PathRejected(Reason.PATH_ESCAPE, f"{current} is a symbolic link (not followed)")
+    if not rel.parts:
+        raise PathRejected(Reason.NOT_A_FILE, f"{path} is the root itself")
+    real = Path(os.path.realpath(absolute))
+    if root != real and root not in real.parents:
+        raise PathRejected(Reason.PATH_ESCAPE, f"{path} resolves to {real}, outside {root}")
+    try:
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        raise PathRejected(Reason.UNREADABLE, f"{path}: {exc.strerror}") from None
     if not stat.S_ISREG(mode):
         raise PathRejected(Reason.NOT_A_FILE, f"{path} is not a regular file")
     try:

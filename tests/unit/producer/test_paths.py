@@ -45,12 +45,30 @@ def test_paths_leaving_the_root_are_refused(tmp_path: Path, escape: str) -> None
     assert info.value.reason in (Reason.PATH_ESCAPE, Reason.UNREADABLE)
 
 
-def test_a_symlink_is_never_followed_even_to_a_file_inside(tmp_path: Path) -> None:
-    (tmp_path / "real.jpg").write_bytes(b"x")
-    os.symlink(tmp_path / "real.jpg", tmp_path / "link.jpg")
+def test_a_symlink_to_a_file_inside_the_root_keeps_its_own_path(tmp_path: Path) -> None:
+    (tmp_path / "animals").mkdir()
+    (tmp_path / "animals" / "cat.png").write_bytes(b"x")
+    (tmp_path / "pets").mkdir()
+    os.symlink("../animals/cat.png", tmp_path / "pets" / "cat.png")
+    rel = relative_path(tmp_path, tmp_path / "pets" / "cat.png")
+    assert rel == PurePosixPath("pets/cat.png") and collection_of(rel) == "pets"
+
+
+def test_a_symlink_to_a_file_outside_the_root_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "secret.jpg").write_bytes(b"x")
+    os.symlink(tmp_path / "secret.jpg", root / "link.jpg")
     with pytest.raises(PathRejected) as info:
-        relative_path(tmp_path, tmp_path / "link.jpg")
+        relative_path(root, root / "link.jpg")
     assert info.value.reason is Reason.PATH_ESCAPE
+
+
+def test_a_dangling_symlink_is_unreadable(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "nowhere.jpg", tmp_path / "dangling.jpg")
+    with pytest.raises(PathRejected) as info:
+        relative_path(tmp_path, tmp_path / "dangling.jpg")
+    assert info.value.reason is Reason.UNREADABLE
 
 
 def test_a_symlinked_folder_out_of_the_root_is_refused(tmp_path: Path) -> None:
