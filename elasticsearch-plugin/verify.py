@@ -55,7 +55,9 @@ class Node:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
 
-    def request(self, method: str, path: str, body: Any = None, ndjson: str | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, ndjson: str | None = None
+    ) -> tuple[int, Any]:
         data = None
         headers = {}
         if ndjson is not None:
@@ -126,7 +128,9 @@ def numpy_scores(kind: str, docs: np.ndarray, q: np.ndarray) -> np.ndarray:
     raise ValueError(kind)
 
 
-def compare_top(kind: str, hits: list[dict[str, Any]], ids: list[str], expected: np.ndarray) -> float:
+def compare_top(
+    kind: str, hits: list[dict[str, Any]], ids: list[str], expected: np.ndarray
+) -> float:
     order = np.argsort(-expected, kind="stable")[:TOP_K]
     want_ids = [ids[i] for i in order]
     want_scores = expected[order]
@@ -160,7 +164,11 @@ def expect_400(node: Node, index: str, label: str, body: dict[str, Any], needle:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", default=os.environ.get("ES_URL", "http://127.0.0.1:9200"), help="node URL (default $ES_URL or %(default)s)")
+    ap.add_argument(
+        "--url",
+        default=os.environ.get("ES_URL", "http://127.0.0.1:9200"),
+        help="node URL (default $ES_URL or %(default)s)",
+    )
     ap.add_argument("--index", default="gallery-vector-score-verify")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--keep", action="store_true", help="do not delete the index afterwards")
@@ -172,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. plugin and language are registered
     # (GET / is not served by the integ-test-zip distribution, so the version comes from _nodes)
-    plugins = node.ok("GET", "/_nodes/plugins?filter_path=nodes.*.version,nodes.*.plugins.name,nodes.*.plugins.version")
+    plugins = node.ok(
+        "GET",
+        "/_nodes/plugins?filter_path=nodes.*.version,nodes.*.plugins.name,nodes.*.plugins.version",
+    )
     for node_id, n in plugins["nodes"].items():
         print(f"node {args.url} ({node_id}): Elasticsearch {n['version']}")
         names = {p["name"]: p["version"] for p in n.get("plugins", [])}
@@ -180,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  _nodes/plugins: {PLUGIN} {names[PLUGIN]} on node {node_id}")
     langs = node.ok("GET", "/_script_language")
     ctx = {lc["language"]: lc["contexts"] for lc in langs["language_contexts"]}
-    check("score" in ctx.get(LANG, []), f"_script_language: {LANG} with the score context missing: {ctx}")
+    check(
+        "score" in ctx.get(LANG, []),
+        f"_script_language: {LANG} with the score context missing: {ctx}",
+    )
     print(f"  _script_language: {LANG} contexts={ctx[LANG]}")
 
     # 2. index with random vectors (bulk in batches with refreshes: several segments per shard)
@@ -194,8 +208,18 @@ def main(argv: list[str] | None = None) -> int:
                 "properties": {
                     "id": {"type": "keyword"},
                     "title": {"type": "keyword"},
-                    "embedding": {"type": "dense_vector", "dims": DIMS, "index": True, "similarity": "cosine"},
-                    "unit": {"type": "dense_vector", "dims": DIMS, "index": True, "similarity": "dot_product"},
+                    "embedding": {
+                        "type": "dense_vector",
+                        "dims": DIMS,
+                        "index": True,
+                        "similarity": "cosine",
+                    },
+                    "unit": {
+                        "type": "dense_vector",
+                        "dims": DIMS,
+                        "index": True,
+                        "similarity": "dot_product",
+                    },
                 }
             },
         },
@@ -208,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         lines = []
         for i in range(start, min(start + 50, N_DOCS)):
             lines.append(json.dumps({"index": {"_id": ids[i]}}))
-            lines.append(json.dumps({"id": ids[i], "embedding": docs[i].tolist(), "unit": unit[i].tolist()}))
+            lines.append(
+                json.dumps({"id": ids[i], "embedding": docs[i].tolist(), "unit": unit[i].tolist()})
+            )
         res = node.ok("POST", f"/{index}/_bulk", ndjson="\n".join(lines) + "\n")
         check(not res["errors"], f"bulk errors: {json.dumps(res)[:800]}")
         node.ok("POST", f"/{index}/_refresh")
@@ -221,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     count = node.ok("GET", f"/{index}/_count")["count"]
     check(count == N_DOCS + N_MISSING, f"count {count}")
     segs = node.ok("GET", f"/_cat/segments/{index}?format=json")
-    print(f"  indexed {N_DOCS} vectors + {N_MISSING} docs without vectors into {index} ({len(segs)} segments)")
+    print(
+        f"  indexed {N_DOCS} vectors + {N_MISSING} docs without vectors into {index} ({len(segs)} segments)"
+    )
 
     exists = {"exists": {"field": "embedding"}}
     match_all = {"match_all": {}}
@@ -239,8 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         ):
             qv_list = [float(x) for x in qv]
             expected = numpy_scores(kind, vectors, qv)
-            for inner_name, inner in (("exists", {"exists": {"field": field}}), ("match_all", match_all)):
-                res = node.ok("POST", f"/{index}/_search", script_score(inner, script(kind, field, qv_list)))
+            for inner_name, inner in (
+                ("exists", {"exists": {"field": field}}),
+                ("match_all", match_all),
+            ):
+                res = node.ok(
+                    "POST", f"/{index}/_search", script_score(inner, script(kind, field, qv_list))
+                )
                 diff = compare_top(kind, res["hits"]["hits"], ids, expected)
                 worst = max(worst, diff)
                 total = res["hits"]["total"]["value"]
@@ -251,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {kind:<11} field={field:<9} max|es-numpy|={diff:.2e}")
                     order = np.argsort(-expected, kind="stable")[:TOP_K]
                     for h, i in zip(hits[:3], order[:3]):
-                        print(f"    {h['fields']['id'][0]} es={h['_score']:.7f}  numpy={ids[i]} {expected[i]:.7f}")
+                        print(
+                            f"    {h['fields']['id'][0]} es={h['_score']:.7f}  numpy={ids[i]} {expected[i]:.7f}"
+                        )
         # docs without a vector score exactly 0 under match_all (on_missing=zero, the default)
         res = node.ok(
             "POST",
@@ -261,11 +296,19 @@ def main(argv: list[str] | None = None) -> int:
                 "_source": False,
                 "fields": ["id"],
                 "sort": [{"_score": "asc"}],
-                "query": {"script_score": {"query": match_all, "script": script("cosine", "embedding", q_list)}},
+                "query": {
+                    "script_score": {
+                        "query": match_all,
+                        "script": script("cosine", "embedding", q_list),
+                    }
+                },
             },
         )
         low = [(h["fields"]["id"][0], h["_score"]) for h in res["hits"]["hits"]]
-        check(all(i.startswith("novec-") and s == 0.0 for i, s in low), f"missing-vector docs should score 0: {low}")
+        check(
+            all(i.startswith("novec-") and s == 0.0 for i, s in low),
+            f"missing-vector docs should score 0: {low}",
+        )
         # min_score drops them
         res = node.ok(
             "POST",
@@ -273,27 +316,47 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "size": 0,
                 "query": {
-                    "script_score": {"query": match_all, "script": script("l2", "embedding", q_list), "min_score": 1e-9}
+                    "script_score": {
+                        "query": match_all,
+                        "script": script("l2", "embedding", q_list),
+                        "min_score": 1e-9,
+                    }
                 },
             },
         )
         check(res["hits"]["total"]["value"] == N_DOCS, f"min_score total {res['hits']['total']}")
-    print(f"  all 3 random queries x 3 functions x 2 inner queries match numpy; worst |diff| = {worst:.2e}")
-    print(f"  docs without a vector: score 0.0 under match_all (on_missing=zero); excluded by exists or min_score")
+    print(
+        f"  all 3 random queries x 3 functions x 2 inner queries match numpy; worst |diff| = {worst:.2e}"
+    )
+    print(
+        f"  docs without a vector: score 0.0 under match_all (on_missing=zero); excluded by exists or min_score"
+    )
 
     # explanation
     q_list = [float(x) for x in rng.normal(size=DIMS).astype(np.float32)]
     res = node.ok(
         "POST",
         f"/{index}/_search",
-        {"size": 1, "explain": True, "query": {"script_score": {"query": exists, "script": script("l2", "embedding", q_list)}}},
+        {
+            "size": 1,
+            "explain": True,
+            "query": {
+                "script_score": {"query": exists, "script": script("l2", "embedding", q_list)}
+            },
+        },
     )
     print(f"  explain: {res['hits']['hits'][0]['_explanation']['description']}")
 
     # 4. errors are HTTP 400 with a readable reason
     print("bad requests:")
     qv = [0.1] * DIMS
-    expect_400(node, index, "unknown source", script_score(exists, script("manhattan", "embedding", qv)), "must be one of [cosine, l2, dot_product]")
+    expect_400(
+        node,
+        index,
+        "unknown source",
+        script_score(exists, script("manhattan", "embedding", qv)),
+        "must be one of [cosine, l2, dot_product]",
+    )
     expect_400(
         node,
         index,
@@ -308,21 +371,68 @@ def main(argv: list[str] | None = None) -> int:
         script_score(exists, {"lang": LANG, "source": "l2", "params": {"query_vector": qv}}),
         "requires param [field]",
     )
-    expect_400(node, index, "unknown param", script_score(exists, script("l2", "embedding", qv, vector=qv)), "unknown script params [vector]")
-    expect_400(node, index, "wrong dims", script_score(exists, script("cosine", "embedding", [0.1, 0.2, 0.3])), "different number of dimensions [3]")
-    expect_400(node, index, "zero vector (cosine)", script_score(exists, script("cosine", "embedding", [0.0] * DIMS)), "zero vector")
-    expect_400(node, index, "non-numeric vector", script_score(exists, script("l2", "embedding", ["a"] * DIMS)), "finite numbers")
-    expect_400(node, index, "unmapped field", script_score(match_all, script("l2", "embeding", qv)), "is not mapped")
-    expect_400(node, index, "not a dense_vector", script_score(match_all, script("l2", "title", qv)), "expected [dense_vector]")
+    expect_400(
+        node,
+        index,
+        "unknown param",
+        script_score(exists, script("l2", "embedding", qv, vector=qv)),
+        "unknown script params [vector]",
+    )
+    expect_400(
+        node,
+        index,
+        "wrong dims",
+        script_score(exists, script("cosine", "embedding", [0.1, 0.2, 0.3])),
+        "different number of dimensions [3]",
+    )
+    expect_400(
+        node,
+        index,
+        "zero vector (cosine)",
+        script_score(exists, script("cosine", "embedding", [0.0] * DIMS)),
+        "zero vector",
+    )
+    expect_400(
+        node,
+        index,
+        "non-numeric vector",
+        script_score(exists, script("l2", "embedding", ["a"] * DIMS)),
+        "finite numbers",
+    )
+    expect_400(
+        node,
+        index,
+        "unmapped field",
+        script_score(match_all, script("l2", "embeding", qv)),
+        "is not mapped",
+    )
+    expect_400(
+        node,
+        index,
+        "not a dense_vector",
+        script_score(match_all, script("l2", "title", qv)),
+        "expected [dense_vector]",
+    )
     expect_400(
         node,
         index,
         "on_missing=error",
-        script_score(match_all, script("cosine", "embedding", qv, on_missing="error"), size=N_DOCS + N_MISSING),
+        script_score(
+            match_all,
+            script("cosine", "embedding", qv, on_missing="error"),
+            size=N_DOCS + N_MISSING,
+        ),
         "has no value for dense_vector field [embedding]",
     )
-    res = node.ok("POST", f"/{index}/_search", script_score(exists, script("cosine", "embedding", qv, on_missing="error")))
-    check(res["hits"]["total"]["value"] == N_DOCS, "on_missing=error with an exists filter should succeed")
+    res = node.ok(
+        "POST",
+        f"/{index}/_search",
+        script_score(exists, script("cosine", "embedding", qv, on_missing="error")),
+    )
+    check(
+        res["hits"]["total"]["value"] == N_DOCS,
+        "on_missing=error with an exists filter should succeed",
+    )
 
     if not args.keep:
         node.ok("DELETE", f"/{index}")

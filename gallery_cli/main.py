@@ -131,6 +131,31 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def demo(
+    per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 25,
+    clipart: Annotated[bool, typer.Option(help="Include Debian's openclipart-png.")] = True,
+) -> None:
+    """Start the stack, fill the watched folder with the demo collection, print the URL."""
+    from devstack.stack import up as stack_up
+    from gallery_cli.demo import populate_demo
+
+    settings = get_settings()
+    try:
+        stack_up(settings, console)
+    except StackError as exc:
+        _fail(exc)
+    summary = populate_demo(settings, per_style=per_style, clipart=clipart, console=console)
+    out = Console()
+    out.print(
+        f"demo collection: {summary.indexed} works searchable, "
+        f"{summary.dead_lettered} dead-lettered, {summary.pending} still pending"
+    )
+    out.print(f"\n[bold green]Open the gallery: {settings.api.url}/[/]\n")
+    if summary.pending:
+        raise typer.Exit(1)
+
+
 @bench_app.command("sink")
 def bench_sink(
     records: Annotated[int, typer.Option(help="Vector records to produce.")] = 300,

@@ -149,6 +149,9 @@ class ProducerSettings(BaseModel):
 class LimitSettings(BaseModel):
     #: The largest image file the product accepts; every size limit on the way is derived from it.
     max_image_bytes: int = 32 * MiB
+    #: The most pixels (width x height of the first frame) decoded; larger images are refused
+    #: as `too_many_pixels` before any pixel is decoded (decompression bombs, W1).
+    max_image_pixels: int = 64_000_000
     #: Room for the record's metadata and headers on top of the image bytes.
     record_overhead_bytes: int = 1 * MiB
 

@@ -13,10 +13,11 @@ from PIL import Image
 
 from gallery_core.dead_letters import DeadLetter, Reason, Stage
 from gallery_core.image_records import ImageHeaders
+from gallery_core.settings import LimitSettings
 from producer.paths import PathRejected, artwork_id, collection_of, relative_path
 from producer.sidecar import SidecarIndex, layout_metadata
 from vectorizer.errors import DecodeReason
-from vectorizer.model.preprocess import MAX_IMAGE_PIXELS, sniff_format
+from vectorizer.model.preprocess import sniff_format
 
 __all__ = ["Accepted", "Refused", "inspect_file"]
 
@@ -53,13 +54,17 @@ def _refuse(path: str, reason: str, detail: str, rel: PurePosixPath | None) -> R
 
 
 def inspect_file(
-    root: Path, path: Path, sidecars: SidecarIndex, max_bytes: int
+    root: Path,
+    path: Path,
+    sidecars: SidecarIndex,
+    limits: LimitSettings,
 ) -> Accepted | Refused:
     """Read and check a file: inside the root, not a link, a size we accept, an image header.
 
     Full decoding (truncation, bombs, polyglots) is the worker's job, in its sandbox; here
     only what is cheap and certain is refused, with the same reason codes.
     """
+    max_bytes, max_pixels = limits.max_image_bytes, limits.max_image_pixels
     shown = os.fsdecode(path)
     try:
         rel = relative_path(root, path)
@@ -99,9 +104,13 @@ def inspect_file(
         return _refuse(shown, DecodeReason.TOO_MANY_PIXELS, str(exc), rel)
     except Exception as exc:  # Pillow raises many types for a bad header
         return _refuse(shown, DecodeReason.CORRUPT, f"unreadable {fmt.value} header: {exc}", rel)
-    if width * height > MAX_IMAGE_PIXELS:  # W1: refused before a worker decodes a pixel
-        return _refuse(shown, DecodeReason.TOO_MANY_PIXELS,
-                       f"{width}x{height} is more than {MAX_IMAGE_PIXELS} pixels", rel)
+    if width * height > max_pixels:  # W1: refused before a worker decodes a pixel
+        return _refuse(
+            shown,
+            DecodeReason.TOO_MANY_PIXELS,
+            f"{width}x{height} is more than {max_pixels} pixels",
+            rel,
+        )
     meta = sidecars.lookup(rel).merged_over(layout_metadata(rel))
     return Accepted(
         rel=rel,

@@ -27,7 +27,7 @@ from producer.sidecar import SidecarIndex
 from producer.state import Published, PublishedState
 from producer.walk import walk_images
 
-__all__ = ["IngestSummary", "ingest"]
+__all__ = ["IngestSummary", "await_accounted", "dlq_end_offsets", "ingest"]
 
 
 @dataclass
@@ -71,7 +71,7 @@ def ingest(
     root = directory.resolve()
     topics = load_topics()
     summary = IngestSummary()
-    dlq_start = _end_offsets(settings, topics.dlq.name) if wait else {}
+    dlq_start = dlq_end_offsets(settings) if wait else {}
     state = PublishedState(settings.paths.run_dir / "producer" / "state.sqlite")
     sidecars = SidecarIndex(root)
     expected: dict[str, str] = {}  # artwork id -> content sha256 still to account for
@@ -103,7 +103,7 @@ def ingest(
     ):
         task = progress.add_task("publishing", total=None)
         for path in walk_images(root):
-            result = inspect_file(root, path, sidecars, settings.limits.max_image_bytes)
+            result = inspect_file(root, path, sidecars, settings.limits)
             if isinstance(result, Accepted):
                 before = state.get(root, result.rel.as_posix())
                 if (
@@ -136,12 +136,14 @@ def ingest(
     state.close()
 
     if wait and expected:
-        _await_accounting(settings, expected, dlq_start, summary, timeout_s, console)
+        await_accounted(settings, expected, dlq_start, summary, timeout_s, console)
     summary.seconds = round(time.monotonic() - started, 2)
     return summary
 
 
-def _end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+def dlq_end_offsets(settings: Settings) -> dict[int, int]:
+    """Where the dead-letter topic ends now: dead letters after this belong to what follows."""
+    topic = load_topics().dlq.name
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka.bootstrap_servers,
@@ -159,7 +161,7 @@ def _end_offsets(settings: Settings, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def _await_accounting(
+def await_accounted(
     settings: Settings,
     expected: dict[str, str],
     dlq_start: dict[int, int],

@@ -89,7 +89,7 @@ class FolderWatcher:
 
     def consider(self, path: Path) -> None:
         """Publish `path` if it is a new or changed image; dead-letter it if refused."""
-        result = inspect_file(self.root, path, self.sidecars, self.settings.limits.max_image_bytes)
+        result = inspect_file(self.root, path, self.sidecars, self.settings.limits)
         if not isinstance(result, Accepted):
             signature = _signature(path)
             if self.refused.get(path, ()) != signature:

@@ -37,6 +37,7 @@ def load_processor() -> BatchProcessor:
             MediaStore(settings.paths.media_dir),
             dims=load_index().dims,
             max_bytes=settings.limits.max_image_bytes,
+            max_pixels=settings.limits.max_image_pixels,
         )
         _state["executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vectorize")
     return _state["processor"]  # type: ignore[no-any-return]

@@ -25,7 +25,6 @@ from vectorizer.errors import DecodeReason, ImageDecodeError
 from vectorizer.media import MediaStore
 from vectorizer.model.encoder import Encoder
 from vectorizer.model.preprocess import (
-    MAX_IMAGE_PIXELS,
     _limit_worker,
     _sandbox_context,
     decode_image,
@@ -111,6 +110,7 @@ class DecodePool:
         blobs: list[bytes],
         input_size: int,
         max_bytes: int,
+        max_pixels: int,
         store: MediaStore,
         timeout_s: float = 60.0,
     ) -> list[_Prepared | ImageDecodeError]:
@@ -120,7 +120,7 @@ class DecodePool:
                 data,
                 input_size,
                 max_bytes,
-                MAX_IMAGE_PIXELS,
+                max_pixels,
                 store.thumbnail_side,
                 store.display_side,
             )
@@ -182,6 +182,7 @@ class BatchProcessor:
         *,
         dims: int,
         max_bytes: int,
+        max_pixels: int,
     ) -> None:
         if encoder.dims != dims:
             # W10: refuse to start rather than write vectors the index cannot hold.
@@ -190,7 +191,7 @@ class BatchProcessor:
                 f"the index mapping has {dims}"
             )
         self.encoder, self.decoder, self.store = encoder, decoder, store
-        self.dims, self.max_bytes = dims, max_bytes
+        self.dims, self.max_bytes, self.max_pixels = dims, max_bytes, max_pixels
 
     def process(self, events: list[ImageEvent]) -> list[Output]:
         outputs: dict[int, Output] = {}
@@ -203,6 +204,7 @@ class BatchProcessor:
             [e.data for _, e in to_decode if e.data is not None],
             self.encoder.input_size,
             self.max_bytes,
+            self.max_pixels,
             self.store,
         )
         ready: list[tuple[int, ImageEvent, _Prepared]] = []

@@ -42,10 +42,7 @@ def _publish(state: StateDep, action: str, artwork_id: str, path: str | None) ->
         else:
             root = state.settings.paths.watch_dir
             result = inspect_file(
-                root,
-                root / PurePosixPath(path or ""),
-                SidecarIndex(root),
-                state.settings.limits.max_image_bytes,
+                root, root / PurePosixPath(path or ""), SidecarIndex(root), state.settings.limits
             )
             if not isinstance(result, Accepted) or result.artwork_id != artwork_id:
                 raise SourceMissing(f"{path} is not a publishable file in the watched folder")

@@ -30,6 +30,7 @@ from gallery_api.routes.common import (
 )
 from gallery_api.schemas import SearchResponse
 from gallery_api.search import Mode
+from gallery_core.settings import LimitSettings
 from vectorizer.errors import DecodeReason, ImageDecodeError
 from vectorizer.model.encoder import Encoder
 from vectorizer.model.preprocess import decode_image, to_model_input
@@ -40,9 +41,11 @@ router = APIRouter(prefix="/api", tags=["search"])
 _UNSUPPORTED = {DecodeReason.UNSUPPORTED_FORMAT, DecodeReason.EMPTY}
 
 
-def embed_upload(data: bytes, encoder: Encoder, max_bytes: int) -> np.ndarray:
-    """Same decoder and model as the worker; runs in the API's thread pool."""
-    decoded = decode_image(data, max_bytes=max_bytes)
+def embed_upload(data: bytes, encoder: Encoder, limits: LimitSettings) -> np.ndarray:
+    """Same decoder, limits and model as the worker; runs in the API's thread pool."""
+    decoded = decode_image(
+        data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
+    )
     pixels = to_model_input(decoded, encoder.input_size)
     return encoder.encode(pixels[None, ...])[0]
 
@@ -72,7 +75,7 @@ async def search_by_image(
                 embed_upload,
                 data,
                 state.encoder,
-                state.settings.limits.max_image_bytes,
+                state.settings.limits,
             )
         except ImageDecodeError as exc:
             state.metrics.uploads_rejected.labels(exc.reason.value).inc()

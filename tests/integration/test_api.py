@@ -44,8 +44,14 @@ def corpus(stack: Settings) -> Iterator[tuple[str, list[str], np.ndarray]]:
             load_topics().vectors.name,
             key=artwork_id.encode(),
             value=encode_vector_record(
-                artwork_id, vector, model="test", model_version="0", collection=collection,
-                path=f"{collection}/{i}.png", style=STYLES[i % 3], title=f"Work {i}",
+                artwork_id,
+                vector,
+                model="test",
+                model_version="0",
+                collection=collection,
+                path=f"{collection}/{i}.png",
+                style=STYLES[i % 3],
+                title=f"Work {i}",
             ),
         )
         producer.poll(0)
@@ -88,16 +94,27 @@ def test_exact_similar_by_id_equals_numpy_and_never_returns_the_query(
         assert [h["score"] for h in body["hits"]] == pytest.approx(scores[order].tolist(), rel=1e-4)
 
 
-def test_knn_recall_against_exact(client: TestClient, corpus: tuple[str, list[str], np.ndarray]) -> None:
+def test_knn_recall_against_exact(
+    client: TestClient, corpus: tuple[str, list[str], np.ndarray]
+) -> None:
     collection, ids, vectors = corpus
     recalls = []
     for qi in range(0, N, 100):
         params = {"k": 10, "collection": collection}
-        exact = {h["id"] for h in client.get(f"/api/artworks/{ids[qi]}/similar", params={**params, "mode": "exact"}).json()["hits"]}
-        approx = client.get(f"/api/artworks/{ids[qi]}/similar", params={**params, "mode": "knn"}).json()["hits"]
+        exact = {
+            h["id"]
+            for h in client.get(
+                f"/api/artworks/{ids[qi]}/similar", params={**params, "mode": "exact"}
+            ).json()["hits"]
+        }
+        approx = client.get(
+            f"/api/artworks/{ids[qi]}/similar", params={**params, "mode": "knn"}
+        ).json()["hits"]
         assert len(approx) == 10 and ids[qi] not in {h["id"] for h in approx}
         recalls.append(len(exact & {h["id"] for h in approx}) / 10)
-    print(f"kNN recall@10 against exact, {len(recalls)} queries over {N} vectors: {np.mean(recalls):.3f}")
+    print(
+        f"kNN recall@10 against exact, {len(recalls)} queries over {N} vectors: {np.mean(recalls):.3f}"
+    )
     assert np.mean(recalls) >= 0.9
 
 
@@ -106,8 +123,12 @@ def test_knn_l2_scores_match_exact_l2_for_unit_vectors(
 ) -> None:
     collection, ids, _ = corpus
     params = {"k": 5, "collection": collection, "metric": "l2"}
-    exact = client.get(f"/api/artworks/{ids[3]}/similar", params={**params, "mode": "exact"}).json()["hits"]
-    approx = client.get(f"/api/artworks/{ids[3]}/similar", params={**params, "mode": "knn"}).json()["hits"]
+    exact = client.get(
+        f"/api/artworks/{ids[3]}/similar", params={**params, "mode": "exact"}
+    ).json()["hits"]
+    approx = client.get(f"/api/artworks/{ids[3]}/similar", params={**params, "mode": "knn"}).json()[
+        "hits"
+    ]
     common = {h["id"]: h["score"] for h in exact}
     for hit in approx:
         if hit["id"] in common:
@@ -132,12 +153,20 @@ def test_browse_pages_and_a_seeded_random_sample_is_repeatable(
 ) -> None:
     collection, ids, _ = corpus
     first = client.get("/api/artworks", params={"collection": collection, "limit": 50}).json()
-    second = client.get("/api/artworks", params={"collection": collection, "limit": 50, "offset": 50}).json()
+    second = client.get(
+        "/api/artworks", params={"collection": collection, "limit": 50, "offset": 50}
+    ).json()
     assert first["total"] == N and len(first["items"]) == 50
     assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
-    a = client.get("/api/artworks", params={"collection": collection, "random": 7, "limit": 12}).json()
-    b = client.get("/api/artworks", params={"collection": collection, "random": 7, "limit": 12}).json()
-    c = client.get("/api/artworks", params={"collection": collection, "random": 8, "limit": 12}).json()
+    a = client.get(
+        "/api/artworks", params={"collection": collection, "random": 7, "limit": 12}
+    ).json()
+    b = client.get(
+        "/api/artworks", params={"collection": collection, "random": 7, "limit": 12}
+    ).json()
+    c = client.get(
+        "/api/artworks", params={"collection": collection, "random": 8, "limit": 12}
+    ).json()
     assert [i["id"] for i in a["items"]] == [i["id"] for i in b["items"]]
     assert [i["id"] for i in a["items"]] != [i["id"] for i in c["items"]]
 
@@ -151,7 +180,9 @@ def test_browse_pages_and_a_seeded_random_sample_is_repeatable(
         ("/api/artworks/../../etc/passwd", 404),
     ],
 )
-def test_unknown_and_malformed_ids_get_problem_json(client: TestClient, path: str, status: int) -> None:
+def test_unknown_and_malformed_ids_get_problem_json(
+    client: TestClient, path: str, status: int
+) -> None:
     response = client.get(path)
     assert response.status_code == status
     if response.headers["content-type"].startswith("application/problem+json"):
@@ -172,12 +203,16 @@ def test_unknown_metric_or_mode_is_refused(
     client: TestClient, corpus: tuple[str, list[str], np.ndarray]
 ) -> None:
     _, ids, _ = corpus
-    assert client.get(f"/api/artworks/{ids[0]}/similar", params={"metric": "dot"}).status_code == 400
+    assert (
+        client.get(f"/api/artworks/{ids[0]}/similar", params={"metric": "dot"}).status_code == 400
+    )
     assert client.get(f"/api/artworks/{ids[0]}/similar", params={"mode": "fast"}).status_code == 400
 
 
 @pytest.fixture(scope="module")
-def real_works(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def real_works(
+    stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     """A few real images through the whole pipeline (worker, model, media)."""
     collection = new_collection()
     root = tmp_path_factory.mktemp("api-drop")
@@ -194,7 +229,8 @@ def test_search_by_upload_finds_the_same_image_first(
 ) -> None:
     collection, path = real_works
     response = client.post(
-        "/api/search", params={"k": 3, "collection": collection},
+        "/api/search",
+        params={"k": 3, "collection": collection},
         files={"image": ("query.png", path.read_bytes(), "image/png")},
     )
     assert response.status_code == 200, response.text
@@ -232,20 +268,41 @@ def test_an_oversized_upload_is_refused_with_413(client: TestClient, stack: Sett
 def test_status_metrics_health_and_docs(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     status = client.get("/api/status").json()
-    assert {"components", "watch_dir", "index", "elasticsearch_url", "api_url", "connector",
-            "dlq_count"} <= set(status)
-    assert set(status["components"]) >= {"kafka", "connect", "elasticsearch", "worker", "producer", "api"}
+    assert {
+        "components",
+        "watch_dir",
+        "index",
+        "elasticsearch_url",
+        "api_url",
+        "connector",
+        "dlq_count",
+    } <= set(status)
+    assert set(status["components"]) >= {
+        "kafka",
+        "connect",
+        "elasticsearch",
+        "worker",
+        "producer",
+        "api",
+    }
     metrics = client.get("/metrics").text
     assert "gallery_api_request_seconds" in metrics and "gallery_search_seconds" in metrics
     spec = client.get("/openapi.json").json()
-    params = {p["name"] for p in spec["paths"]["/api/artworks/{artwork_id}/similar"]["get"]["parameters"]}
+    params = {
+        p["name"] for p in spec["paths"]["/api/artworks/{artwork_id}/similar"]["get"]["parameters"]
+    }
     assert {"k", "metric", "mode", "collection", "style", "artist"} <= params
 
 
-def test_admin_endpoints_need_the_key(client: TestClient, corpus: tuple[str, list[str], np.ndarray]) -> None:
+def test_admin_endpoints_need_the_key(
+    client: TestClient, corpus: tuple[str, list[str], np.ndarray]
+) -> None:
     _, ids, _ = corpus
     assert client.delete(f"/api/artworks/{ids[5]}").status_code == 401
-    assert client.delete(f"/api/artworks/{ids[5]}", headers={"X-API-Key": "wrong" * 5}).status_code == 401
+    assert (
+        client.delete(f"/api/artworks/{ids[5]}", headers={"X-API-Key": "wrong" * 5}).status_code
+        == 401
+    )
 
 
 def test_admin_delete_goes_through_the_stream(
@@ -264,6 +321,9 @@ def test_admin_delete_goes_through_the_stream(
         response = admin_client.delete(f"/api/artworks/{victim}", headers={"X-API-Key": key})
         assert response.status_code == 202
         with es_client(stack) as es:
-            assert wait_for_count(es, collection, listing["total"] - 1, timeout=60) == listing["total"] - 1
+            assert (
+                wait_for_count(es, collection, listing["total"] - 1, timeout=60)
+                == listing["total"] - 1
+            )
         assert admin_client.get(f"/api/artworks/{victim}").status_code == 404
         assert admin_client.get(f"/api/artworks/{victim}/thumbnail").status_code == 404

@@ -18,7 +18,9 @@ def test_a_crashing_command_is_restarted_and_a_clean_exit_ends_the_loop(tmp_path
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "devstack.respawn", "--", sys.executable, "-c", script, str(marker)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0
     assert marker.read_text() == "xxx"

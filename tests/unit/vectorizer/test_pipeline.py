@@ -52,6 +52,7 @@ def processor(tmp_path: Path, pool: DecodePool, **kw: object) -> BatchProcessor:
         MediaStore(tmp_path),  # type: ignore[arg-type]
         dims=DIMS,
         max_bytes=1 << 20,
+        max_pixels=10**7,
     )
 
 
@@ -151,6 +152,7 @@ def test_a_model_of_the_wrong_size_refuses_to_start(tmp_path: Path, pool: Decode
             MediaStore(tmp_path),
             dims=DIMS,  # type: ignore[arg-type]
             max_bytes=1 << 20,
+        max_pixels=10**7,
         )
 
 

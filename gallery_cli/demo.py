@@ -1,0 +1,125 @@
+"""The demo collection: what `make demo` puts in the watched folder, then waits for.
+
+- ``paintings/<Style>/``: painting-like images from the project's own style generator
+  (`vectorizer.styles`, a seed the default model was not trained on), with a sidecar giving
+  style and title.
+- ``clipart/<category>/``: Debian's openclipart-png (8,121 real clip-art PNGs in 22
+  categories; in-collection symbolic links kept, so some images exist under two paths), with
+  a sidecar giving each category as the genre. Skipped with a message if not installed.
+
+The files are copied into the watched folder and the watcher publishes them, exactly as a
+user's drop would be; the demo then waits until each is searchable or dead-lettered. A second
+run finds everything in place and returns at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
+from rich.console import Console
+
+from gallery_core.settings import Settings
+from producer.ingest import IngestSummary, await_accounted, dlq_end_offsets
+from producer.paths import PathRejected, artwork_id, relative_path
+from producer.walk import walk_images
+
+__all__ = ["OPENCLIPART", "populate_demo"]
+
+OPENCLIPART = Path("/usr/share/openclipart/png")
+#: Not the training seed (0): the demo paintings are new to the default model.
+DEMO_SEED = 2026
+
+
+def _write_paintings(folder: Path, per_style: int, console: Console) -> None:
+    from vectorizer.styles import STYLE_NAMES, render
+
+    works = []  # (relative path, style, index)
+    for style in STYLE_NAMES:
+        label = style.replace("_", " ").title()
+        works += [(f"{label}/{style}-{i:03d}.png", style, i) for i in range(per_style)]
+    rows = [
+        {
+            "file": rel,
+            "title": f"{Path(rel).parent.name} study no. {i + 1}",
+            "artist": "Style generator",
+            "style": Path(rel).parent.name,
+            "genre": "generated",
+        }
+        for rel, _, i in works
+    ]
+    # The sidecar goes in first, so the watcher publishes each image once, with its metadata.
+    _write_sidecar(folder / "metadata.csv", rows)
+    with console.status(f"painting {len(works)} demo works"):
+        for rel, style, i in works:
+            target = folder / rel
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name("." + target.name)  # hidden while written
+                Image.fromarray(render(style, DEMO_SEED, i, size=384)).save(tmp, format="PNG")
+                tmp.rename(target)
+
+
+def _copy_clipart(folder: Path, console: Console) -> None:
+    if not OPENCLIPART.is_dir():
+        console.print(
+            "[yellow]openclipart-png is not installed[/]: the demo has only the "
+            "generated paintings (`apt-get install openclipart-png` adds 8,121 images)"
+        )
+        return
+    # The sidecar goes in first, so the watcher publishes each image once, with its metadata.
+    rows = []
+    for path in walk_images(OPENCLIPART):
+        rel = path.relative_to(OPENCLIPART)
+        rows.append(
+            {
+                "file": rel.as_posix(),
+                "genre": rel.parts[0],
+                "title": path.stem.replace("_", " ").strip(),
+            }
+        )
+    _write_sidecar(folder / "metadata.csv", rows)
+    with console.status("copying openclipart-png into the watched folder"):
+        shutil.copytree(OPENCLIPART, folder, symlinks=True, dirs_exist_ok=True)
+
+
+def _write_sidecar(path: Path, rows: list[dict[str, str]]) -> None:
+    if path.exists():
+        return  # the watcher republishes every image under a changed sidecar
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.rename(path)
+
+
+def populate_demo(
+    settings: Settings,
+    *,
+    per_style: int = 25,
+    clipart: bool = True,
+    timeout_s: float = 1800.0,
+    console: Console,
+) -> IngestSummary:
+    """Put the demo collection in the watched folder and wait until it is all accounted for."""
+    root = settings.paths.watch_dir
+    dlq_start = dlq_end_offsets(settings)
+    _write_paintings(root / "paintings", per_style, console)
+    if clipart:
+        _copy_clipart(root / "clipart", console)
+    expected: dict[str, str] = {}
+    for top in ("paintings", "clipart"):
+        for path in walk_images(root / top):
+            try:
+                rel = relative_path(root, path)
+            except PathRejected:
+                continue
+            expected[artwork_id(PurePosixPath(rel))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    summary = IngestSummary(accepted=len(expected))
+    await_accounted(settings, expected, dlq_start, summary, timeout_s, console)
+    return summary
