@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 GALLERY := $(VENV)/bin/gallery
 
-.PHONY: demo test down install lint
+.PHONY: demo demo-data test down install lint
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
-	$(GALLERY) up
+demo: install demo-data
+	$(GALLERY) demo
+
+# Debian's openclipart-png (8,121 real clip-art PNGs) for the demo collection, when this
+# machine can install packages; without it the demo has the generated paintings only.
+demo-data:
+	@if [ ! -d /usr/share/openclipart/png ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing openclipart-png for the demo collection"; \
+		apt-get install -y -q openclipart-png >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q openclipart-png >/dev/null 2>&1; } || \
+		echo "could not install openclipart-png: the demo uses generated paintings only"; \
+	fi
 
 test: install
 	$(VENV)/bin/pytest

@@ -16,11 +16,16 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack.errors import StackError
+from gallery_cli import ml
 from gallery_core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 bench_app = typer.Typer(no_args_is_help=True, help="Performance benchmarks (print figures).")
 app.add_typer(bench_app, name="bench")
+# Model training, evaluation and speed (gallery_cli/ml.py).
+app.command("train")(ml.train)
+app.command("eval")(ml.evaluate)
+bench_app.command("model")(ml.bench_model)
 
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -181,6 +186,30 @@ def bench_ingest(
         get_settings(), images=images, fresh_files=fresh_files, console=console
     )
     _print_result("Ingestion: end to end vs the bare model", result, as_json)
+
+
+@bench_app.command("query")
+def bench_query(
+    sizes: Annotated[
+        str, typer.Option(help="Comma-separated index sizes (synthetic vectors).")
+    ] = "10000,100000",
+    queries: Annotated[int, typer.Option(help="Timed similar-by-id queries per size.")] = 200,
+    keep: Annotated[bool, typer.Option(help="Keep the bench-vectors-<N> indices.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
+    from benchmarks.query import flatten, run_query_benchmark
+
+    try:
+        ns = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter("sizes are integers, e.g. 10000,100000") from None
+    result = run_query_benchmark(
+        get_settings(), sizes=ns, queries=queries, keep=keep, console=console
+    )
+    _print_result(
+        "Similar-by-id: latency and recall", result if as_json else flatten(result), as_json
+    )
 
 
 def _print_result(title: str, result: dict[str, object], as_json: bool) -> None:
