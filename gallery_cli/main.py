@@ -136,6 +136,31 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command("export-neighbours")
+def export_neighbours(
+    directory: Annotated[Path, typer.Argument(help="Folder for the JSON files.")],
+    k: Annotated[int, typer.Option(min=1, max=200, help="Neighbours per work.")] = 30,
+    metric: Annotated[str, typer.Option(help="cosine or l2.")] = "cosine",
+    mode: Annotated[str, typer.Option(help="knn (fast) or exact.")] = "knn",
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+) -> None:
+    """Write one JSON file per artwork with its k nearest works, for static sites."""
+    from gallery_api.export import export_neighbours as run_export
+    from gallery_api.queries import Metric
+    from gallery_api.search import Mode
+
+    written = run_export(
+        get_settings(),
+        directory,
+        k=k,
+        metric=Metric(metric),
+        mode=Mode(mode),
+        collection=collection,
+        console=console,
+    )
+    Console().print(f"wrote {written} files to {directory}")
+
+
 @app.command()
 def demo(
     per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 25,

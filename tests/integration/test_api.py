@@ -327,3 +327,26 @@ def test_admin_delete_goes_through_the_stream(
             )
         assert admin_client.get(f"/api/artworks/{victim}").status_code == 404
         assert admin_client.get(f"/api/artworks/{victim}/thumbnail").status_code == 404
+
+
+def test_exported_neighbours_equal_what_the_api_answers(
+    stack: Settings, client: TestClient, real_works: tuple[str, Path], tmp_path: Path
+) -> None:
+    import json
+
+    from gallery_api.export import export_neighbours
+    from gallery_api.queries import Metric
+    from gallery_api.search import Mode
+
+    collection, _ = real_works
+    written = export_neighbours(stack, tmp_path, k=3, metric=Metric.COSINE, mode=Mode.EXACT,
+                                collection=collection, console=Console(quiet=True))
+    files = sorted(tmp_path.glob("*.json"))
+    total = client.get("/api/artworks", params={"collection": collection}).json()["total"]
+    assert written == len(files) == total >= 5
+    for path in files:
+        exported = json.loads(path.read_text())
+        answer = client.get(f"/api/artworks/{exported['id']}/similar",
+                            params={"k": 3, "collection": collection, "mode": "exact"}).json()
+        assert [n["id"] for n in exported["neighbours"]] == [h["id"] for h in answer["hits"]]
+        assert exported["id"] not in {n["id"] for n in exported["neighbours"]}

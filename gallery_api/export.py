@@ -1,0 +1,125 @@
+"""`gallery export-neighbours DIR --k 30`: one JSON file per artwork with its nearest works.
+
+The shape archives publish for static sites (precomputed neighbours per work), made with the
+same `ImageIndex.similar` the API answers with, so the files equal what the API would say.
+Documents are read in pages with a point in time, and searched a few at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+from rich.console import Console
+from rich.progress import Progress
+
+from devstack.health import es_auth
+from gallery_api.queries import Metric
+from gallery_api.search import SOURCE_FIELDS, ImageIndex, Mode, detect_engine
+from gallery_core.contracts import load_index
+from gallery_core.settings import Settings
+
+__all__ = ["export_neighbours"]
+
+
+def _work(doc: dict[str, Any]) -> dict[str, Any]:
+    keep = ("id", "path", "collection", "title", "artist", "style", "genre", "year")
+    return {k: doc[k] for k in keep if doc.get(k) is not None}
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1))
+    os.replace(tmp, path)
+
+
+async def _export(
+    settings: Settings,
+    out: Path,
+    *,
+    k: int,
+    metric: Metric,
+    mode: Mode,
+    collection: str | None,
+    console: Console,
+) -> int:
+    spec = load_index()
+    es = AsyncElasticsearch(
+        settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=60
+    )
+    written = 0
+    try:
+        index = ImageIndex(es, spec, await detect_engine(es, settings.api.script_engine))
+        filters = [{"term": {"collection": collection}}] if collection else []
+        total = (await es.count(index=spec.name, query={"bool": {"filter": filters}}))["count"]
+        pit = (await es.open_point_in_time(index=spec.name, keep_alive="5m"))["id"]
+        gate = asyncio.Semaphore(4)
+
+        async def one(doc: dict[str, Any]) -> None:
+            nonlocal written
+            async with gate:
+                vector = doc.pop(spec.vector_field)
+                hits = await index.similar(
+                    vector,
+                    k=k,
+                    metric=metric,
+                    mode=mode,
+                    num_candidates=min(max(10 * k, 100), settings.api.max_num_candidates),
+                    filters=filters,
+                    exclude_ids=[doc["id"]],
+                )
+            _write_json(
+                out / f"{doc['id']}.json",
+                {
+                    **_work(doc),
+                    "metric": metric.value,
+                    "mode": mode.value,
+                    "neighbours": [{**_work(d), "score": round(s, 6)} for d, s in hits],
+                },
+            )
+            written += 1
+            progress.advance(task)
+
+        with Progress(console=console) as progress:
+            task = progress.add_task("neighbours", total=total)
+            after: list[Any] | None = None
+            while True:
+                page = await es.search(
+                    pit={"id": pit, "keep_alive": "5m"},
+                    size=200,
+                    query={"bool": {"filter": filters}},
+                    sort=[{"_shard_doc": "asc"}],
+                    search_after=after,
+                    source_includes=[*SOURCE_FIELDS, spec.vector_field],
+                )
+                hits = page["hits"]["hits"]
+                if not hits:
+                    break
+                await asyncio.gather(*(one(dict(h["_source"], id=h["_id"])) for h in hits))
+                after = hits[-1]["sort"]
+        await es.close_point_in_time(id=pit)
+    finally:
+        await es.close()
+    return written
+
+
+def export_neighbours(
+    settings: Settings,
+    out: Path,
+    *,
+    k: int = 30,
+    metric: Metric = Metric.COSINE,
+    mode: Mode = Mode.KNN,
+    collection: str | None = None,
+    console: Console,
+) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(
+        _export(
+            settings, out, k=k, metric=metric, mode=mode, collection=collection, console=console
+        )
+    )
