@@ -161,6 +161,7 @@ def consumer_group(settings: Settings, group: str, topic: str, timeout: float = 
                 )
                 done = committed.get(p, -1)
                 lag += high - (done if done >= 0 else low)
+            progress = sum(o for o in committed.values() if o >= 0)
         finally:
             consumer.close()
     except Exception as exc:
@@ -168,5 +169,5 @@ def consumer_group(settings: Settings, group: str, topic: str, timeout: float = 
     return Health(
         healthy=members > 0,
         detail=f"{members} member(s) in {group}, lag {lag} on {topic}",
-        info={"members": members, "lag": lag, "state": str(described.state)},
+        info={"members": members, "lag": lag, "committed": progress, "state": str(described.state)},
     )

@@ -7,6 +7,7 @@ topics, the index and the connector from the contract files. Running it twice is
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -238,9 +239,7 @@ def status(settings: Settings) -> dict[str, Any]:
     components["producer"] = _producer_health(settings, layout)
     components["api"] = _api_health(settings, layout)
     connectors = load_connectors()
-    connector = (
-        health.connector_status(settings, connectors[0].name) if connectors else {"state": "NONE"}
-    )
+    connector = _connector_health(settings, connectors[0].name) if connectors else {"state": "NONE"}
     return {
         "components": components,
         "watch_dir": str(settings.paths.watch_dir),
@@ -251,6 +250,58 @@ def status(settings: Settings) -> dict[str, Any]:
         "connector": connector,
         "dlq_count": _dlq_count(settings),
     }
+
+
+#: A sink that has not committed anything for this long while records wait is stalled.
+SINK_STALL_AFTER_S = 120.0
+
+
+def _connector_health(settings: Settings, name: str) -> dict[str, Any]:
+    """Connector and task states, the sink's lag, and whether it is stuck.
+
+    A connector can say RUNNING while it writes nothing (Elasticsearch refusing every bulk,
+    a task retrying forever). Progress is the sum of the sink group's committed offsets; it is
+    remembered in the run folder between calls, and a lag that has not moved for
+    `SINK_STALL_AFTER_S` makes the connector unhealthy.
+    """
+    state = health.connector_status(settings, name)
+    group = health.consumer_group(settings, f"connect-{name}", load_topics().vectors.name)
+    lag = group.info.get("lag")
+    committed = group.info.get("committed")
+    memo = settings.paths.run_dir / "status" / f"{name}.progress.json"
+    now = time.time()
+    try:
+        last = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        last = {}
+    if committed is not None and committed != last.get("committed"):
+        last = {"committed": committed, "at": now}
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps(last))
+    idle = now - float(last.get("at", now))
+    healthy, detail = judge_sink(state, lag, idle)
+    return {
+        **state,
+        "healthy": healthy,
+        "detail": detail,
+        "lag": lag,
+        "seconds_since_progress": round(idle, 1),
+    }
+
+
+def judge_sink(
+    state: dict[str, Any], lag: int | None, idle_s: float, stall_after_s: float = SINK_STALL_AFTER_S
+) -> tuple[bool, str]:
+    """Healthy only if the connector and every task run and records do not wait in vain."""
+    tasks = state.get("tasks", [])
+    if state.get("state") != "RUNNING" or not tasks or any(t["state"] != "RUNNING" for t in tasks):
+        listed = ", ".join(f"{t['id']}:{t['state']}" for t in tasks) or "none"
+        return False, f"connector {state.get('state')}, tasks {listed}"
+    if lag and idle_s >= stall_after_s:
+        return False, f"stalled: {lag} records waiting, nothing written for {idle_s:.0f}s"
+    if lag:
+        return True, f"writing, {lag} records to go"
+    return True, "up to date" if lag == 0 else "running (lag unknown)"
 
 
 def _api_health(settings: Settings, layout: Layout) -> dict[str, Any]:
