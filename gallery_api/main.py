@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from devstack.health import es_auth
 from gallery_api.errors import install_error_handlers, problem
 from gallery_api.metrics import Metrics
-from gallery_api.routes import admin, artworks, health, search
+from gallery_api.routes import admin, artworks, health, map, ops, search
 from gallery_api.search import ImageIndex, detect_engine
 from gallery_api.state import ApiState
 from gallery_core.contracts import IndexSpec, load_index
@@ -135,6 +135,8 @@ def create_app(
     app.include_router(artworks.router)
     app.include_router(search.router)
     app.include_router(admin.router)
+    app.include_router(map.router)
+    app.include_router(ops.router)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
