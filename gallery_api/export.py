@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ async def _export(
                     metric=metric,
                     mode=mode,
                     num_candidates=min(max(10 * k, 100), settings.api.max_num_candidates),
-                    filters=filters,
+                    filters=[*filters, {"term": {"model_version": doc.get("model_version") or ""}}],
                     exclude_ids=[doc["id"]],
                 )
             _write_json(
@@ -118,8 +119,10 @@ def export_neighbours(
     console: Console,
 ) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(
-        _export(
-            settings, out, k=k, metric=metric, mode=mode, collection=collection, console=console
-        )
+    job = _export(
+        settings, out, k=k, metric=metric, mode=mode, collection=collection, console=console
     )
+    # A thread of its own, so that a caller with an event loop running (a notebook, a test
+    # session driving a browser) can call this too.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, job).result()

@@ -223,15 +223,20 @@ def bench_query(
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
+    from elasticsearch import ConnectionError as EsConnectionError
+
     from benchmarks.query import flatten, run_query_benchmark
 
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter("sizes are integers, e.g. 10000,100000") from None
-    result = run_query_benchmark(
-        get_settings(), sizes=ns, queries=queries, keep=keep, console=console
-    )
+    try:
+        result = run_query_benchmark(
+            get_settings(), sizes=ns, queries=queries, keep=keep, console=console
+        )
+    except EsConnectionError as exc:
+        _fail(RuntimeError(f"Elasticsearch is not reachable ({exc}); start it: gallery up"))
     _print_result(
         "Similar-by-id: latency and recall", result if as_json else flatten(result), as_json
     )

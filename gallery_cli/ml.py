@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
+#: The shipped model's card says what it has (not) seen.
+DEFAULT_NOTES = (
+    "Trained only on generated painting-like styles and Debian's openclipart-png: it has "
+    "never seen a real painting. Train on a real collection for real use (vectorizer/README.md)."
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -132,6 +137,12 @@ def train(
         int | None, typer.Option(help="Input side in px (default: INPUT_SIZE).")
     ] = None,
     width: Annotated[float, typer.Option(help="Channel multiplier of the compact CNN.")] = 1.0,
+    multi_scale: Annotated[
+        bool, typer.Option(help="Also pool the compact CNN's third stage (experimental).")
+    ] = False,
+    queue: Annotated[
+        int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
+    ] = 0,
     epochs: int = 14,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
@@ -156,6 +167,8 @@ def train(
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
+        multi_scale=multi_scale,
+        queue_size=queue,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs,
@@ -226,6 +239,7 @@ def train(
             data_notes=notes,
             progress=progress,
             checkpoint_dir=Path("artifacts/checkpoints") / out.stem,
+            notes=DEFAULT_NOTES if default else "",
         )
     card = result.card
     summary: dict[str, Any] = {

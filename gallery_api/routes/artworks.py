@@ -22,6 +22,7 @@ from gallery_api.routes.common import (
     check_id,
     check_k,
     filters,
+    same_model,
     to_artwork,
     to_hit,
 )
@@ -85,7 +86,7 @@ async def similar_artworks(
         metric=metric,
         mode=mode,
         num_candidates=min(max(10 * k, 100), api.max_num_candidates),
-        filters=filters(collection, style, artist),
+        filters=[*filters(collection, style, artist), same_model(doc)],
         exclude_ids=[artwork_id],
     )
     state.metrics.searches.labels(mode.value, metric.value, "id").observe(

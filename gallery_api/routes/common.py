@@ -12,7 +12,7 @@ from gallery_api.queries import Metric
 from gallery_api.schemas import Artwork, Hit
 from gallery_api.search import Mode
 
-__all__ = ["ArtworkId", "SimilarParams", "check_k", "to_artwork", "to_hit"]
+__all__ = ["ArtworkId", "check_k", "same_model", "to_artwork", "to_hit"]
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 
@@ -51,7 +51,13 @@ def filters(collection: str | None, style: str | None, artist: str | None) -> li
     return out
 
 
-SimilarParams = tuple[int, Metric, Mode]
+def same_model(doc: dict[str, Any]) -> dict[str, Any]:
+    """Vectors of different models are not comparable: compare with the query's model only.
+
+    While a collection is being re-vectorized after a model change, works not yet redone are
+    left out of the answers instead of being ranked by meaningless scores.
+    """
+    return {"term": {"model_version": doc.get("model_version") or ""}}
 
 
 def to_artwork(doc: dict[str, Any], duplicates: list[str] | None = None) -> Artwork:

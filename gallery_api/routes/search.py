@@ -91,7 +91,10 @@ async def search_by_image(
         metric=metric,
         mode=mode,
         num_candidates=min(max(10 * k, 100), api.max_num_candidates),
-        filters=filters(collection, style, artist),
+        filters=[
+            *filters(collection, style, artist),
+            {"term": {"model_version": state.encoder.version}},
+        ],
     )
     state.metrics.searches.labels(mode.value, metric.value, "upload").observe(
         time.perf_counter() - searched

@@ -50,6 +50,25 @@ def test_a_tiny_training_run_saves_a_loadable_model_with_its_card(tmp_path: Path
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
 
 
+def test_experimental_options_train_too(tmp_path: Path) -> None:
+    data = generated_styles(2, seed=1, size=SIZE, render_size=64, workers=1)
+    cfg = TrainConfig(
+        input_size=SIZE,
+        embedding_dim=8,
+        width=0.25,
+        batch_size=6,
+        epochs=1,
+        steps_per_epoch=3,
+        val_fraction=0.3,
+        multi_scale=True,
+        queue_size=12,
+        seed=1,
+    )
+    result = train(data, tmp_path / "x.keras", cfg)
+    assert np.isfinite(result.history[0]["train_contrastive"])
+    assert result.card.training["queue_size"] == 12
+
+
 class _FakeEncoder:
     name = "fake"
     version = "0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vectorizer.training.evaluate import EvalReport
 from vectorizer.training.metrics import (
     best_threshold,
     label_retrieval,
@@ -55,3 +56,34 @@ def test_label_retrieval_precision_and_map() -> None:
     # Queries 1 and 3 find their one relevant item at rank 2 (AP 1/2), queries 0 and 2
     # at rank 3 (AP 1/3): mAP = 5/12.
     assert r["map"] == pytest.approx(5 / 12)
+
+
+def _report(cnn: float, rand: float, hist: float) -> EvalReport:
+    fam = {
+        m: {"recall_at_1": r, "recall_at_10": 1.0, "precision": 1.0, "recall": r, "f1": r}
+        for m, r in (("cnn", cnn), ("random_init", rand), ("histogram", hist))
+    }
+    lab = {
+        m: {"precision_at_10": p, "map": p, "queries": 10}
+        for m, p in (("cnn", 0.95), ("random_init", 0.3), ("histogram", 0.5))
+    }
+    return EvalReport(
+        model="m",
+        version="v",
+        n_indexed=10,
+        n_distractors=2,
+        n_styles=10,
+        n_categories=12,
+        thresholds={"cnn": 0.9},
+        perturbation={"flip": fam, "noise": dict(fam)},
+        labels={"style": lab, "category": lab},
+    )
+
+
+def test_targets_need_strictly_better_recall_except_a_shared_perfect_score() -> None:
+    met = {t["target"][:20]: t["met"] for t in _report(0.95, 0.9, 0.9).targets()}
+    assert all(met.values())
+    tie = _report(1.0, 1.0, 0.5).targets()
+    assert tie[1]["met"] is True  # 1.000 cannot be beaten
+    lost = _report(0.92, 0.95, 0.5).targets()
+    assert lost[1]["met"] is False and "flip" in lost[1]["value"]

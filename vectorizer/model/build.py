@@ -67,8 +67,12 @@ class PretrainedWeightsUnavailable(VectorizerError):
     """ImageNet weights were asked for but are neither cached nor downloadable."""
 
 
-def _compact_features(x: Any, width: float, seed: int) -> Any:
-    """Plain conv-BN-ReLU stages; returns the concatenated global average and max pools."""
+def _compact_features(x: Any, width: float, seed: int, multi_scale: bool) -> Any:
+    """Plain conv-BN-ReLU stages; returns the concatenated global average and max pools.
+
+    With ``multi_scale`` the third stage is pooled too: its finer grid keeps more of
+    what tells two near-identical images apart (copy detection).
+    """
     init = keras.initializers.HeNormal(seed=seed)
 
     def conv(t: Any, filters: int, stride: int, name: str) -> Any:
@@ -86,13 +90,17 @@ def _compact_features(x: Any, width: float, seed: int) -> Any:
 
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(x)
     x = conv(x, max(8, int(24 * width)), 2, "stem")
+    pooled = []
     for i, channels in enumerate(COMPACT_STAGES, start=1):
         filters = max(8, int(channels * width))
         x = conv(x, filters, 2, f"stage{i}_a")
         x = conv(x, filters, 1, f"stage{i}_b")
-    avg = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    mx = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return layers.Concatenate(name="pooled")([avg, mx])
+        if multi_scale and i == len(COMPACT_STAGES) - 1:
+            pooled.append(layers.GlobalAveragePooling2D(name=f"stage{i}_avg_pool")(x))
+            pooled.append(layers.GlobalMaxPooling2D(name=f"stage{i}_max_pool")(x))
+    pooled.append(layers.GlobalAveragePooling2D(name="avg_pool")(x))
+    pooled.append(layers.GlobalMaxPooling2D(name="max_pool")(x))
+    return layers.Concatenate(name="pooled")(pooled)
 
 
 def _applications_features(x: Any, backbone: Backbone, input_size: int, weights: str | None) -> Any:
@@ -133,13 +141,15 @@ def make_embedding_model(
     embedding_dim: int = EMBEDDING_DIM,
     weights: str | None = None,
     width: float = 1.0,
+    multi_scale: bool = False,
     seed: int = 0,
 ) -> keras.Model:
     """uint8 ``(None, S, S, 3)`` -> float32 ``(None, embedding_dim)`` with unit L2 norm.
 
     ``weights`` is None (random init, seeded by ``seed``) or ``"imagenet"`` (only for
     the ``keras.applications`` backbones; see `PretrainedWeightsUnavailable`).
-    ``width`` scales the compact CNN's channels.
+    ``width`` scales the compact CNN's channels; ``multi_scale`` also pools its third
+    stage.
     """
     backbone = Backbone(backbone)
     if not 0 < embedding_dim <= MAX_EMBEDDING_DIM:
@@ -153,7 +163,7 @@ def make_embedding_model(
     # Rescaling casts to float32; scale 1 keeps 0..255 (the backbones scale themselves).
     x = layers.Rescaling(1.0, name="to_float")(inputs)
     if backbone is Backbone.COMPACT:
-        features = _compact_features(x, width, seed)
+        features = _compact_features(x, width, seed, multi_scale)
     else:
         features = _applications_features(x, backbone, input_size, weights)
     raw = layers.Dense(
@@ -176,9 +186,12 @@ class CosineHead(layers.Layer):  # type: ignore[misc]
         self.seed = seed
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
+        dim = input_shape[-1]
+        if dim is None:
+            raise ValueError("CosineHead needs a known input width")
         self.centres = self.add_weight(
             name="centres",
-            shape=(int(input_shape[-1]), self.n_classes),
+            shape=(dim, self.n_classes),
             initializer=keras.initializers.GlorotUniform(seed=self.seed),
         )
 

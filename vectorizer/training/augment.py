@@ -21,8 +21,22 @@ from PIL import Image, ImageDraw, ImageFont
 __all__ = ["AugmentConfig", "Augmenter", "text_masks"]
 
 _WORDS = (
-    "SALE", "gallery", "© 2024", "Museum", "lot 42", "sample", "draft", "untitled",
-    "No. 7", "copy", "Collection", "photo", "watermark", "preview", "ART", "1893",
+    "SALE",
+    "gallery",
+    "© 2024",
+    "Museum",
+    "lot 42",
+    "sample",
+    "draft",
+    "untitled",
+    "No. 7",
+    "copy",
+    "Collection",
+    "photo",
+    "watermark",
+    "preview",
+    "ART",
+    "1893",
 )
 
 
@@ -105,8 +119,12 @@ class Augmenter:
         zeros = tf.zeros_like(a0)
         transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
         return tf.raw_ops.ImageProjectiveTransformV3(
-            images=x, transforms=transforms, output_shape=[self.size, self.size],
-            fill_value=255.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+            images=x,
+            transforms=transforms,
+            output_shape=[self.size, self.size],
+            fill_value=255.0,
+            interpolation="BILINEAR",
+            fill_mode="CONSTANT",
         )
 
     def _colour(self, x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:

@@ -200,7 +200,9 @@ class EvalReport:
         t3.add_column("met")
         for row in self.targets():
             t3.add_row(
-                str(row["target"]), str(row["value"]), "[green]yes[/]" if row["met"] else "[red]no[/]"
+                str(row["target"]),
+                str(row["value"]),
+                "[green]yes[/]" if row["met"] else "[red]no[/]",
             )
         return [t1, t1b, t2, t3]
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     backbone: str = "compact"
     width: float = 1.0
+    #: Also pool the compact CNN's third stage (off in the shipped model; see README).
+    multi_scale: bool = False
     input_size: int = 160
     embedding_dim: int = 256
     batch_size: int = 48
@@ -49,7 +51,11 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_steps: int = 100
     contrastive_weight: float = 1.0
+    head_weight: float = 1.0
     temperature: float = 0.1
+    #: Embeddings of recent batches kept as extra negatives for the contrastive loss
+    #: (a memory bank; 0 disables). More negatives -> finer instance discrimination.
+    queue_size: int = 0
     #: Sampling weight of an image is count(class) ** -balance (1: every class equally).
     balance: float = 0.7
     val_fraction: float = 0.08
@@ -84,10 +90,13 @@ def balanced_sampler(
         counts = np.bincount(y[valid])
         w[valid] = counts[y[valid]].astype(np.float64) ** -balance
         p += w / w.sum()
-    return p / p.sum()
+    out: npt.NDArray[np.float64] = p / p.sum()
+    return out
 
 
-def _split(n: int, fraction: float, seed: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def _split(
+    n: int, fraction: float, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(round(n * fraction)))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
@@ -102,6 +111,7 @@ def train(
     version: str = "dev",
     data_notes: list[str] | None = None,
     checkpoint_dir: Path | None = None,
+    notes: str = "",
     progress: Any = None,
 ) -> TrainResult:
     """Train on ``data`` and save the embedding model to ``out_path`` (+ its card)."""
@@ -123,15 +133,23 @@ def train(
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)
     heads = {h: len(names) for h, names in data.classes.items() if (train_set.labels[h] >= 0).any()}
     emb_model = make_embedding_model(
-        cfg.backbone, input_size=cfg.input_size, embedding_dim=cfg.embedding_dim,
-        weights=cfg.weights, width=cfg.width, seed=cfg.seed,
+        cfg.backbone,
+        input_size=cfg.input_size,
+        embedding_dim=cfg.embedding_dim,
+        weights=cfg.weights,
+        width=cfg.width,
+        multi_scale=cfg.multi_scale,
+        seed=cfg.seed,
     )
     model = make_training_model(emb_model, heads, seed=cfg.seed)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     warmup = min(cfg.warmup_steps, total_steps // 5)
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, total_steps - warmup, alpha=0.02,
-        warmup_target=cfg.learning_rate, warmup_steps=warmup,
+        0.0,
+        total_steps - warmup,
+        alpha=0.02,
+        warmup_target=cfg.learning_rate,
+        warmup_steps=warmup,
     )
     opt = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
     augment = Augmenter(cfg.input_size, cfg.seed)
@@ -139,42 +157,62 @@ def train(
 
     def masked_ce(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         valid = y >= 0
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=tf.maximum(y, 0), logits=logits
-        )
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(y, 0), logits=logits)
         w = tf.cast(valid, tf.float32)
         return tf.reduce_sum(ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
 
-    def nt_xent(z: tf.Tensor) -> tf.Tensor:
+    q_size = max(cfg.queue_size, 1)
+    queue = tf.Variable(tf.zeros((q_size, cfg.embedding_dim)), trainable=False)
+    queue_ids = tf.Variable(tf.fill([q_size], tf.constant(-1, tf.int64)), trainable=False)
+    queue_ptr = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def nt_xent(z: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
         n2 = tf.shape(z)[0]
         b = n2 // 2
         sim = tf.matmul(z, z, transpose_b=True) / cfg.temperature
         sim = sim - tf.eye(n2) * 1e9
+        if cfg.queue_size > 0:
+            # Queued embeddings of other images are negatives; empty slots and queued
+            # copies of this batch's own images are masked out.
+            both = tf.concat([ids, ids], axis=0)
+            stale = tf.matmul(z, tf.stop_gradient(queue), transpose_b=True) / cfg.temperature
+            invalid = (queue_ids[None, :] < 0) | (queue_ids[None, :] == both[:, None])
+            sim = tf.concat([sim, stale - tf.cast(invalid, tf.float32) * 1e9], axis=1)
         target = tf.concat([tf.range(b, n2), tf.range(0, b)], axis=0)
         return tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=sim)
         )
 
-    @tf.function(reduce_retracing=True)
-    def step(images: tf.Tensor, labels: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def enqueue(z: tf.Tensor, ids: tf.Tensor) -> None:
+        b = tf.shape(ids, out_type=tf.int64)[0]
+        slots = tf.math.floormod(queue_ptr + tf.range(b, dtype=tf.int64), q_size)[:, None]
+        queue.scatter_nd_update(slots, tf.stop_gradient(z))
+        queue_ids.scatter_nd_update(slots, ids)
+        queue_ptr.assign(tf.math.floormod(queue_ptr + b, q_size))
+
+    @tf.function(reduce_retracing=True)  # type: ignore[untyped-decorator]
+    def step(
+        images: tf.Tensor, ids: tf.Tensor, labels: dict[str, tf.Tensor]
+    ) -> dict[str, tf.Tensor]:
         views = tf.concat([augment(images), augment(images)], axis=0)
         with tf.GradientTape() as tape:
             out = model(views, training=True)
             losses = {
-                h: masked_ce(out[h], tf.concat([labels[h], labels[h]], axis=0))
-                for h in head_names
+                h: masked_ce(out[h], tf.concat([labels[h], labels[h]], axis=0)) for h in head_names
             }
-            losses["contrastive"] = nt_xent(out["embedding"])
+            losses["contrastive"] = nt_xent(out["embedding"], ids)
             total = tf.add_n(
-                [losses[h] for h in head_names]
+                [cfg.head_weight * losses[h] for h in head_names]
                 + [cfg.contrastive_weight * losses["contrastive"]]
             )
         grads = tape.gradient(total, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        if cfg.queue_size > 0:
+            enqueue(out["embedding"][: tf.shape(ids)[0]], ids)
         losses["loss"] = total
         return losses
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True)  # type: ignore[untyped-decorator]
     def infer(images: tf.Tensor) -> dict[str, tf.Tensor]:
         return model(images, training=False)  # type: ignore[no-any-return]
 
@@ -193,7 +231,10 @@ def train(
                 metrics[f"val_{h}_accuracy"] = float((pred[y >= 0] == y[y >= 0]).mean())
         emb = np.concatenate([o["embedding"].numpy() for o in outs])
         qv = np.concatenate(
-            [infer(val_views[i : i + 128])["embedding"].numpy() for i in range(0, len(val_views), 128)]
+            [
+                infer(val_views[i : i + 128])["embedding"].numpy()
+                for i in range(0, len(val_views), 128)
+            ]
         )
         nearest = (qv @ emb.T).argmax(1)
         metrics["val_copy_recall_at_1"] = float((nearest == np.arange(len(emb))).mean())
@@ -211,16 +252,21 @@ def train(
     best_path = ckpt_dir / "best.keras"
     for epoch in range(1, cfg.epochs + 1):
         sums: dict[str, float] = {}
-        task = progress.add_task(f"epoch {epoch}/{cfg.epochs}", total=cfg.steps_per_epoch) if progress else None
+        task = (
+            progress.add_task(f"epoch {epoch}/{cfg.epochs}", total=cfg.steps_per_epoch)
+            if progress
+            else None
+        )
         for s in range(cfg.steps_per_epoch):
             idx = rng.choice(len(train_set), cfg.batch_size, replace=False, p=probs)
             labels = {h: tf.constant(train_set.labels[h][idx]) for h in head_names}
-            losses = step(tf.constant(train_set.images[idx]), labels)
+            losses = step(tf.constant(train_set.images[idx]), tf.constant(idx, tf.int64), labels)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             if progress:
                 progress.update(
-                    task, advance=1,
+                    task,
+                    advance=1,
                     description=f"epoch {epoch}/{cfg.epochs} loss {sums['loss'] / (s + 1):.3f}",
                 )
         record = {f"train_{k}": v / cfg.steps_per_epoch for k, v in sums.items()}
@@ -260,6 +306,7 @@ def train(
         trained=True,
         data=list(data_notes or []),
         classes={h: list(data.classes[h]) for h in head_names},
+        notes=notes,
         metrics={k: round(v, 4) for k, v in best_record.items() if k.startswith("val_")},
         training={
             **{k: v for k, v in asdict(cfg).items()},

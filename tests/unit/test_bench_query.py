@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks.query import (
+    TARGETS,
+    Target,
+    _bench_spec,
+    check_targets,
+    flatten,
+    latency_summary,
+    recall_at_k,
+    synthetic_ids,
+    synthetic_vectors,
+    top_k_excluding,
+)
+from gallery_core.contracts import load_index
+
+
+def test_synthetic_vectors_are_float32_unit_rows_of_the_asked_shape() -> None:
+    vectors = synthetic_vectors(500, 64, centres=10, seed=3)
+    assert vectors.shape == (500, 64) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+
+
+def test_synthetic_vectors_are_reproducible_by_seed() -> None:
+    assert np.array_equal(synthetic_vectors(50, 16, seed=1), synthetic_vectors(50, 16, seed=1))
+    assert not np.array_equal(synthetic_vectors(50, 16, seed=1), synthetic_vectors(50, 16, seed=2))
+
+
+def test_synthetic_vectors_have_meaningful_neighbours_not_uniform_noise() -> None:
+    vectors = synthetic_vectors(2000, 256, centres=20, seed=0)
+    sims = vectors[:100] @ vectors.T
+    sims[np.arange(100), np.arange(100)] = -np.inf
+    tenth_neighbour = np.sort(sims, axis=1)[:, -10].mean()
+    random_pair = (vectors[:100] @ vectors[1000:1100].T).mean()
+    assert tenth_neighbour > 0.5 and abs(random_pair) < 0.1
+
+
+def test_synthetic_ids_look_like_artwork_ids_and_are_unique() -> None:
+    ids = synthetic_ids(1000)
+    assert len(set(ids)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{64}", i) for i in ids)
+    assert synthetic_ids(3, prefix="a") != synthetic_ids(3, prefix="b")
+
+
+def test_top_k_excluding_ranks_best_first_and_leaves_the_query_out() -> None:
+    matrix = synthetic_vectors(300, 32, centres=5, seed=4)
+    top = top_k_excluding(matrix, 7, 10)
+    scores = matrix @ matrix[7]
+    expected = [i for i in np.argsort(-scores) if i != 7][:10]
+    assert list(top) == expected
+    assert 7 not in top
+
+
+def test_latency_summary_gives_p50_and_p95_in_milliseconds() -> None:
+    seconds = [i / 1000 for i in range(1, 101)]  # 1 .. 100 ms
+    assert latency_summary(seconds) == {"p50": 50.5, "p95": 95.05}
+    with pytest.raises(ValueError):
+        latency_summary([])
+
+
+def test_recall_counts_the_overlap_of_the_first_k_whatever_the_order() -> None:
+    truth = [["a", "b", "c"], ["d", "e", "f"]]
+    assert recall_at_k([["c", "b", "a"], ["f", "e", "d"]], truth, 3) == 1.0
+    assert recall_at_k([["a", "x", "y"], ["d", "e", "z"]], truth, 3) == 0.5
+    assert recall_at_k([["x", "y", "z", "a"]], [["a", "b", "c"]], 3) == 0.0  # only the first k
+    with pytest.raises(ValueError):
+        recall_at_k([["a"]], [["a"], ["b"]], 1)
+
+
+def test_targets_check_upper_and_lower_bounds() -> None:
+    result = {"latency_ms": {"es_knn": {"p95": 60.0}}, "recall_at_10": {"es_knn": 0.97}}
+    checks = check_targets(
+        result,
+        [Target("latency_ms.es_knn.p95", 50.0), Target("recall_at_10.es_knn", 0.95, True)],
+    )
+    assert checks["latency_ms.es_knn.p95"] == {"value": 60.0, "limit": "<= 50", "pass": False}
+    assert checks["recall_at_10.es_knn"]["pass"] is True
+
+
+def test_the_issue_targets_are_all_checked() -> None:
+    figures = {t.figure for t in TARGETS}
+    assert {"recall_at_10.es_knn", "api_overhead_p50_ms.exact", "latency_ms.api_knn.p95"} <= figures
+
+
+def test_flatten_joins_nested_keys_with_dots() -> None:
+    assert flatten({"a": 1, "b": {"c": {"d": 2}, "e": []}, "f": {}}) == {
+        "a": 1,
+        "b.c.d": 2,
+        "b.e": [],
+        "f": {},
+    }
+
+
+def test_the_bench_index_has_the_product_mapping_under_its_own_name() -> None:
+    product = load_index()
+    spec = _bench_spec(10_000)
+    assert spec.name == "bench-vectors-10000" != product.name
+    assert spec.mappings == product.mappings and spec.dims == product.dims
