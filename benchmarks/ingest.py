@@ -14,6 +14,7 @@ Everything the benchmark indexed is removed again through the stream (tombstones
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -61,15 +62,48 @@ def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -
         )
     batch = settings.worker.batch_size
     encoder.encode(arrays[:batch])  # warm-up (graph tracing)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for i in range(0, len(arrays), batch):
         encoder.encode(arrays[i : i + batch])
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "model": f"{encoder.name} {encoder.version}",
         "batch_size": batch,
         "bare_model_images_per_s": round(len(arrays) / seconds, 1),
+        "cpu_ms_per_image_bare_model": round(cpu / len(arrays) * 1000, 2),
     }
+
+
+def _cpu_seconds_by_group(pgids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system, including reaped children) of every process in each group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(pgids, 0.0)
+    names = {pgid: name for name, pgid in pgids.items()}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(fields[2]))
+        if name is not None:
+            totals[name] += sum(int(x) for x in fields[11:15]) / tick
+    return totals
+
+
+def _component_groups(settings: Settings) -> dict[str, int]:
+    from devstack.layout import Layout
+    from devstack.stack import process
+
+    layout = Layout.from_settings(settings)
+    groups = {}
+    for name in ("worker", "elasticsearch", "connect", "kafka"):
+        pid = process(layout, name).pid()
+        if pid is not None:
+            groups[name] = pid  # each runs in its own session: pgid == pid
+    return groups
 
 
 def _remove(settings: Settings, ids: list[str]) -> None:
@@ -131,7 +165,10 @@ def run_ingest_benchmark(
         (root / collection).mkdir()
         for n, path in enumerate(bulk):
             shutil.copyfile(path, root / collection / f"{n:05d}.png")
+        groups = _component_groups(settings)
+        cpu_before = _cpu_seconds_by_group(groups)
         summary = ingest(settings, root, wait=True, force=True, console=console)
+        cpu_after = _cpu_seconds_by_group(groups)
         ids = [artwork_id(PurePosixPath(f"{collection}/{n:05d}.png")) for n in range(len(bulk))]
     result.update(
         {
@@ -144,6 +181,11 @@ def run_ingest_benchmark(
     result["ratio_e2e_to_model"] = round(
         result["e2e_images_per_s"] / result["bare_model_images_per_s"], 3
     )
+    # Where the CPU went during the end-to-end run (2 cores are shared by everything).
+    for name in groups:
+        per_image = (cpu_after[name] - cpu_before[name]) / max(1, summary.indexed)
+        result[f"cpu_ms_per_image_{name}"] = round(per_image * 1000, 2)
+    result["cpu_cores"] = os.cpu_count()
     _remove(settings, ids)
     if fresh_files:
         result.update(_freshness(settings, fresh, console))
