@@ -7,13 +7,15 @@ topics, the index and the connector from the contract files. Running it twice is
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,9 +131,27 @@ def _await(settings: Settings, layout: Layout, server: Server, console: Console)
     return result
 
 
+@contextmanager
+def _exclusive(layout: Layout, console: Console) -> Iterator[None]:
+    """One `up` or `down` at a time per checkout: two at once would start everything twice."""
+    layout.run.mkdir(parents=True, exist_ok=True)
+    with (layout.run / "stack.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            console.print("another `gallery up`/`down` is running here; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def up(settings: Settings, console: Console) -> dict[str, Any]:
-    started = time.monotonic()
     layout = Layout.from_settings(settings)
+    with _exclusive(layout, console):
+        return _up(settings, layout, console)
+
+
+def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
+    started = time.monotonic()
     inst = provision(settings, console)
     # Elasticsearch and Kafka start side by side; Connect needs Kafka.
     for name in ("elasticsearch", "kafka"):
@@ -217,11 +237,12 @@ def down(settings: Settings, console: Console) -> list[str]:
     """Stop everything this checkout started, newest first. Returns what was running."""
     layout = Layout.from_settings(settings)
     stopped = []
-    for name in ("api", "producer", "worker", "connect", "kafka", "elasticsearch"):
-        proc = process(layout, name)
-        if proc.stop(timeout=45):
-            stopped.append(name)
-            console.print(f"stopped {name}")
+    with _exclusive(layout, console):
+        for name in ("api", "producer", "worker", "connect", "kafka", "elasticsearch"):
+            proc = process(layout, name)
+            if proc.stop(timeout=45):
+                stopped.append(name)
+                console.print(f"stopped {name}")
     return stopped
 
 

@@ -33,3 +33,32 @@ def test_a_failed_task_makes_the_connector_unhealthy_and_is_named() -> None:
 
 def test_a_missing_connector_is_unhealthy() -> None:
     assert judge_sink({"state": "MISSING", "tasks": []}, None, idle_s=0)[0] is False
+
+
+def test_up_and_down_take_turns_in_one_checkout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from devstack.layout import Layout
+    from devstack.stack import _exclusive
+
+    layout = Layout(cache=tmp_path, run=tmp_path / "run", es_root=tmp_path, es_state=tmp_path)
+    order: list[str] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with _exclusive(layout, Console(quiet=True)):
+            order.append("first in")
+            inside.set()
+            time.sleep(0.3)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(5)
+    with _exclusive(layout, Console(quiet=True)):
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
