@@ -14,9 +14,9 @@ For each N (default 10,000 and 100,000):
 3. Force-merge to one segment, which is what a settled index looks like, then measure:
 
    - ``es_exact`` / ``es_knn``: the ``script_score`` and ``knn`` bodies that
-     ``gallery_api.queries`` builds (engine from ``detect_engine``, ``num_candidates`` as the
-     similar route derives it), sent with the synchronous client; wall time around the call
-     (``perf_counter``) and Elasticsearch's own ``took``;
+     ``gallery_api.queries`` builds, as the similar route asks for them (engine from
+     ``detect_engine``, its ``num_candidates``, its same-model filter), sent with the
+     synchronous client; wall time around the call (``perf_counter``) and ES's own ``took``;
    - ``api_exact`` / ``api_knn``: ``GET /api/artworks/{id}/similar?k=10&mode=...`` on the real
      API (``create_app(settings, index=<bench spec>)`` under uvicorn in a child process, as
      ``gallery up`` runs it) through one keep-alive httpx client. The route first fetches the
@@ -59,6 +59,7 @@ from rich.progress import Progress
 from devstack.bootstrap import es_client
 from devstack.health import es_auth
 from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from gallery_api.routes.common import same_model
 from gallery_api.search import SOURCE_FIELDS, detect_engine
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.settings import Settings
@@ -82,6 +83,8 @@ K = 10
 INDEX_PREFIX = "bench-vectors-"
 ANNOY_TREES = 25  # the prior art's setting
 WARMUP = 20
+#: The synthetic documents' model version (the route only compares vectors of one version).
+MODEL_VERSION = "0"
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,7 @@ def _load(
                     "path": f"bench/{i:06d}.jpg",
                     "collection": "bench",
                     "model": "synthetic",
-                    "model_version": "0",
+                    "model_version": MODEL_VERSION,
                 },
             }
 
@@ -366,7 +369,7 @@ class _Samples:
 
 
 class _Raw:
-    """The bodies the API sends, sent to Elasticsearch directly."""
+    """The bodies the API's similar route sends (its same-model filter included), sent directly."""
 
     def __init__(
         self, es: Elasticsearch, spec: IndexSpec, engine: ScriptEngine, num_candidates: int
@@ -379,6 +382,7 @@ class _Raw:
             metric=Metric.COSINE,
             field=self.spec.vector_field,
             engine=self.engine,
+            filters=[same_model({"model_version": MODEL_VERSION})],
             exclude_ids=[exclude],
         )
         started = time.perf_counter()
@@ -393,6 +397,7 @@ class _Raw:
             field=self.spec.vector_field,
             k=K,
             num_candidates=self.num_candidates,
+            filters=[same_model({"model_version": MODEL_VERSION})],
             exclude_ids=[exclude],
         )
         started = time.perf_counter()
