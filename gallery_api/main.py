@@ -109,7 +109,7 @@ def create_app(
             )
             logger.info(
                 "API ready: index %s, exact search by %s, model %s %s",
-                load_index().name,
+                index_spec.name,
                 engine.value,
                 model.name,
                 model.version,
