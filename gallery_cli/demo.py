@@ -70,10 +70,17 @@ def _copy_clipart(folder: Path, console: Console) -> None:
             "generated paintings (`apt-get install openclipart-png` adds 8,121 images)"
         )
         return
-    # The sidecar goes in first, so the watcher publishes each image once, with its metadata.
+    if folder.exists():
+        return  # copied by an earlier run
+    # Copied under a hidden name (the watcher ignores it), sidecar included, then renamed
+    # into place: the watcher sees one folder arrive, complete, with its metadata.
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    with console.status("copying openclipart-png into the watched folder"):
+        shutil.copytree(OPENCLIPART, staging, symlinks=True)
     rows = []
-    for path in walk_images(OPENCLIPART):
-        rel = path.relative_to(OPENCLIPART)
+    for path in walk_images(staging):
+        rel = path.relative_to(staging)
         rows.append(
             {
                 "file": rel.as_posix(),
@@ -81,9 +88,8 @@ def _copy_clipart(folder: Path, console: Console) -> None:
                 "title": path.stem.replace("_", " ").strip(),
             }
         )
-    _write_sidecar(folder / "metadata.csv", rows)
-    with console.status("copying openclipart-png into the watched folder"):
-        shutil.copytree(OPENCLIPART, folder, symlinks=True, dirs_exist_ok=True)
+    _write_sidecar(staging / "metadata.csv", rows)
+    staging.rename(folder)
 
 
 def _write_sidecar(path: Path, rows: list[dict[str, str]]) -> None:
