@@ -35,7 +35,7 @@ from watchdog.observers import Observer
 from gallery_core.image_records import ImageHeaders
 from gallery_core.settings import Settings
 from producer.files import Accepted, inspect_file
-from producer.paths import collection_of
+from producer.paths import collection_of, is_ignored
 from producer.publisher import ImagePublisher
 from producer.sidecar import SIDECAR_NAMES, SidecarIndex
 from producer.state import Published, PublishedState
@@ -159,7 +159,17 @@ class FolderWatcher:
 
     # --- events --------------------------------------------------------------------------
 
+    def _in_hidden_folder(self, path: Path) -> bool:
+        """Below a hidden or temporary folder (a copy being staged): not ours to publish yet."""
+        try:
+            parents = path.parent.relative_to(self.root).parts
+        except ValueError:
+            return False
+        return any(is_ignored(part) for part in parents)
+
     def _mark(self, path: Path, *, closed: bool = False) -> None:
+        if self._in_hidden_folder(path):
+            return
         if not is_candidate_name(path.name):
             if path.name.lower() in SIDECAR_NAMES:
                 self._sidecar_changed(path)

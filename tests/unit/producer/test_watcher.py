@@ -133,3 +133,22 @@ def test_a_failed_delivery_leaves_the_file_to_be_published_again(
     pub(watcher).fail = False
     watcher.sync()
     assert len(pub(watcher).images) == 2
+
+
+def test_files_in_a_hidden_staging_folder_wait_until_it_is_renamed(watcher: FolderWatcher) -> None:
+    from watchdog.events import DirMovedEvent
+
+    staging = watcher.root / ".batch.partial" / "birds"
+    staging.mkdir(parents=True)
+    (staging / "owl.png").write_bytes(png_bytes((3, 3, 3)))
+    watcher.handle(FileClosedEvent(str(staging / "owl.png")))
+    watcher.check_pending()
+    assert not pub(watcher).images
+    final = watcher.root / "batch"
+    (watcher.root / ".batch.partial").rename(final)
+    watcher.handle(DirMovedEvent(str(watcher.root / ".batch.partial"), str(final)))
+    deadline = time.monotonic() + 5
+    while watcher.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+        watcher.check_pending()
+    assert [h.path for _, _, h in pub(watcher).images] == ["batch/birds/owl.png"]
