@@ -269,7 +269,7 @@ def status(settings: Settings) -> dict[str, Any]:
         "elasticsearch_url": settings.elasticsearch.url,
         "api_url": settings.api.url,
         "connector": connector,
-        "dlq_count": _dlq_count(settings),
+        "dlq_count": dlq_count(settings),
     }
 
 
@@ -362,7 +362,7 @@ def _doc_count(settings: Settings, index: str) -> int | None:
         return None
 
 
-def _dlq_count(settings: Settings) -> int | None:
+def dlq_count(settings: Settings) -> int | None:
     """Messages in the dead-letter topic: the sum of its partitions' offset ranges."""
     from confluent_kafka import Consumer, TopicPartition
 
