@@ -27,7 +27,7 @@ from producer.sidecar import SidecarIndex
 from producer.state import Published, PublishedState
 from producer.walk import walk_images
 
-__all__ = ["IngestSummary", "await_accounted", "dlq_end_offsets", "ingest"]
+__all__ = ["IngestSummary", "await_accounted", "dlq_offsets", "ingest"]
 
 
 @dataclass
@@ -71,7 +71,7 @@ def ingest(
     root = directory.resolve()
     topics = load_topics()
     summary = IngestSummary()
-    dlq_start = dlq_end_offsets(settings) if wait else {}
+    dlq_start = dlq_offsets(settings) if wait else {}
     state = PublishedState(settings.paths.run_dir / "producer" / "state.sqlite")
     sidecars = SidecarIndex(root)
     expected: dict[str, str] = {}  # artwork id -> content sha256 still to account for
@@ -141,8 +141,9 @@ def ingest(
     return summary
 
 
-def dlq_end_offsets(settings: Settings) -> dict[int, int]:
-    """Where the dead-letter topic ends now: dead letters after this belong to what follows."""
+def dlq_offsets(settings: Settings, *, end: bool = True) -> dict[int, int]:
+    """Where the dead-letter topic ends now (dead letters after this belong to what follows),
+    or, with ``end=False``, where it begins (to account for files dead-lettered earlier)."""
     topic = load_topics().dlq.name
     consumer = Consumer(
         {
@@ -154,7 +155,7 @@ def dlq_end_offsets(settings: Settings) -> dict[int, int]:
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1 if end else 0]
             for p in parts
         }
     finally:
