@@ -6,9 +6,8 @@ datasets' own ``all_data_info.csv`` and ``train_info.csv`` (Painter by Numbers: 
 new_filename, artist, title, style, genre, date). Rows are matched by the image's path
 relative to the sidecar's folder, or by its file name.
 
-Without a sidecar, the WikiArt folder-per-style layout still gives a style:
-``<collection>/<Style>/<artist-name_title-words>.jpg`` -> style, and (in a collection whose
-name contains "wikiart") artist and title from the file name.
+Without a sidecar, a WikiArt folder-per-style collection (its name contains "wikiart") still
+gives style, artist and title: ``<collection>/<Style>/<artist-name_title-words>.jpg``.
 """
 
 from __future__ import annotations
@@ -190,16 +189,21 @@ def _humanise(words: str) -> str:
 
 
 def layout_metadata(rel: PurePosixPath) -> Metadata:
-    """What the path says: WikiArt's <collection>/<Style>/<artist_title>.jpg, else a title."""
+    """What the path says: a title from the file name, and in a WikiArt-style collection
+    (its name contains "wikiart": ``<collection>/<Style>/<artist-name_title-words>.jpg``) the
+    style from the folder and the artist and title from the file name. Elsewhere folders are
+    not guessed at (``photos/2019/...`` is not a style); sidecars give the rest."""
     stem = PurePosixPath(rel.name).stem
+    if "wikiart" not in rel.parts[0].lower():
+        return Metadata(title=_humanise(stem) or None)
     style = rel.parts[1].replace("_", " ") if len(rel.parts) >= 3 else None
-    if "wikiart" in rel.parts[0].lower() and "_" in stem:
-        artist, _, title = stem.partition("_")
-        match = _YEAR.search(title)
-        return Metadata(
-            title=_humanise(title),
-            artist=_humanise(artist).title(),
-            style=style,
-            year=int(match.group(1)) if match else None,
-        )
-    return Metadata(title=_humanise(stem) or None, style=style)
+    if "_" not in stem:
+        return Metadata(title=_humanise(stem) or None, style=style)
+    artist, _, title = stem.partition("_")
+    match = _YEAR.search(title)
+    return Metadata(
+        title=_humanise(title),
+        artist=_humanise(artist).title(),
+        style=style,
+        year=int(match.group(1)) if match else None,
+    )

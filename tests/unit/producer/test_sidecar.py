@@ -62,6 +62,8 @@ def test_wikiart_layout_gives_style_artist_and_title() -> None:
 def test_other_layouts_give_a_title_from_the_file_name_only() -> None:
     meta = layout_metadata(PurePosixPath("photos/my_holiday-pic.jpg"))
     assert meta.title == "my holiday pic" and meta.artist is None and meta.style is None
+    nested = layout_metadata(PurePosixPath("photos/2019/beach.jpg"))
+    assert nested.style is None and nested.title == "beach"
 
 
 def test_sidecar_values_override_the_layout_and_empty_cells_do_not() -> None:
