@@ -38,8 +38,16 @@ __all__ = ["run_ingest_benchmark", "sample_images"]
 OPENCLIPART = Path("/usr/share/openclipart/png")
 
 
-def sample_images(count: int, seed: int = 0) -> list[Path]:
-    """`count` openclipart PNGs (Debian's openclipart-png), spread over its categories."""
+def _within_limits(path: Path, max_pixels: int) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return bool(img.size[0] * img.size[1] <= max_pixels)
+
+
+def sample_images(count: int, seed: int = 0, max_pixels: int = 64_000_000) -> list[Path]:
+    """`count` openclipart PNGs (Debian's openclipart-png), spread over its categories; only
+    images within the pixel limit, so that both runs see the same, all decodable, images."""
     if not OPENCLIPART.is_dir():
         raise FileNotFoundError(
             f"{OPENCLIPART} not found: `apt-get install openclipart-png` gives the benchmark "
@@ -47,8 +55,14 @@ def sample_images(count: int, seed: int = 0) -> list[Path]:
         )
     files = sorted(p for p in walk_images(OPENCLIPART) if p.suffix.lower() == ".png")
     rng = np.random.default_rng(seed)
-    picked = rng.choice(len(files), size=min(count, len(files)), replace=False)
-    return [files[i] for i in sorted(picked)]
+    order = rng.permutation(len(files))
+    picked = []
+    for i in order:
+        if _within_limits(files[i], max_pixels):
+            picked.append(files[i])
+        if len(picked) == count:
+            break
+    return sorted(picked)
 
 
 def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
@@ -154,7 +168,7 @@ def run_ingest_benchmark(
     console: Console | None = None,
 ) -> dict[str, Any]:
     console = console or Console(stderr=True)
-    files = sample_images(images + fresh_files)
+    files = sample_images(images + fresh_files, max_pixels=settings.limits.max_image_pixels)
     bulk, fresh = files[:images], files[images:]
     result: dict[str, Any] = {"images": len(bulk)}
     result.update(_bare_model_rate(settings, bulk, console))

@@ -65,7 +65,9 @@ SERVERS = {
 def app_argv(settings: Settings, name: str) -> list[str]:
     """The product's own long-running processes, started after the servers (argv after python)."""
     return {
-        "worker": ["-m", "vectorizer", "worker", "-l", "info"],
+        # --without-web: Faust would otherwise serve its web UI on 0.0.0.0:6066, and a
+        # second worker on the same machine could not start.
+        "worker": ["-m", "vectorizer", "worker", "-l", "info", "--without-web"],
         "producer": ["-m", "producer", "watch"],
         "api": [
             "-m",

@@ -1,4 +1,4 @@
-"""Run the vectorizer worker: ``python -m vectorizer worker -l info``.
+"""Run the vectorizer worker: ``python -m vectorizer worker -l info --without-web``.
 
 The model is loaded before the Faust worker starts, so a missing or mismatched model ends the
 process with a clear error instead of a worker that consumes nothing.

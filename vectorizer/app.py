@@ -1,6 +1,6 @@
 """The Faust app of the vectorizer worker, and nothing else.
 
-Run: ``python -m vectorizer worker -l info`` (``gallery up`` starts one).
+Run: ``python -m vectorizer worker -l info --without-web`` (``gallery up`` starts it).
 """
 
 from __future__ import annotations
