@@ -62,8 +62,17 @@ SERVERS = {
 }
 
 
+def app_processes(settings: Settings) -> list[str]:
+    """Our own long-running processes: N vectorizer workers (they share the image topic's
+    partitions in one consumer group), the watcher and the API."""
+    workers = ["worker"] + [f"worker-{i}" for i in range(2, settings.worker.processes + 1)]
+    return [*workers, "producer", "api"]
+
+
 def app_argv(settings: Settings, name: str) -> list[str]:
-    """The product's own long-running processes, started after the servers (argv after python)."""
+    """How to run one of `app_processes` (argv after the Python interpreter)."""
+    if name.startswith("worker-"):
+        name = "worker"
     return {
         # --without-web: Faust would otherwise serve its web UI on 0.0.0.0:6066, and a
         # second worker on the same machine could not start.
@@ -80,9 +89,6 @@ def app_argv(settings: Settings, name: str) -> list[str]:
             "--no-access-log",
         ],
     }[name]
-
-
-APP_PROCESSES = ("worker", "producer", "api")
 
 
 def process(layout: Layout, name: str) -> ManagedProcess:
@@ -180,7 +186,7 @@ def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
         console.print(
             f"[green]✓[/] connector {spec.name} {state['state']} ({len(state['tasks'])} task(s))"
         )
-    for name in APP_PROCESSES:
+    for name in app_processes(settings):
         start_app_process(settings, layout, name)
         console.print(f"[green]✓[/] {name} running (log: {layout.log_file(name)})")
     _await_api(settings, layout, console)
@@ -240,7 +246,9 @@ def down(settings: Settings, console: Console) -> list[str]:
     layout = Layout.from_settings(settings)
     stopped = []
     with _exclusive(layout, console):
-        for name in ("api", "producer", "worker", "connect", "kafka", "elasticsearch"):
+        # Every worker that ever ran here (the setting may have been lowered since).
+        workers = sorted(p.stem for p in layout.pids.glob("worker-*.pid"))
+        for name in ("api", "producer", *workers, "worker", "connect", "kafka", "elasticsearch"):
             proc = process(layout, name)
             if proc.stop(timeout=45):
                 stopped.append(name)
@@ -258,7 +266,8 @@ def status(settings: Settings) -> dict[str, Any]:
         components[name] = {**result.as_dict(), "pid": process(layout, name).pid()}
     topics = load_topics()
     worker = health.consumer_group(settings, settings.worker.group_id, topics.images.name)
-    components["worker"] = {**worker.as_dict(), "pid": process(layout, "worker").pid()}
+    pids = [process(layout, n).pid() for n in app_processes(settings) if n.startswith("worker")]
+    components["worker"] = {**worker.as_dict(), "pid": pids[0], "pids": pids}
     components["producer"] = _producer_health(settings, layout)
     components["api"] = _api_health(settings, layout)
     connectors = load_connectors()

@@ -130,6 +130,10 @@ class WorkerSettings(BaseModel):
 
     #: Consumer group of the workers; more worker processes share the partitions.
     group_id: str = "gallery-vectorizer"
+    #: Worker processes `gallery up` runs. Two use a 2-core machine better than one (decode,
+    #: inference and Kafka round trips of one overlap with the other's); measured by
+    #: `gallery bench ingest`. At most the image topic's partition count is useful.
+    processes: int = 2
     batch_size: int = 32
     batch_within_s: float = 0.5
     decode_processes: int = 2

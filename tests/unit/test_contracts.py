@@ -69,3 +69,7 @@ def test_single_broker_replication_keeps_topics_writable() -> None:
     local = load_topics().images.for_replication(1)
     assert local.replication_factor == 1
     assert local.config["min.insync.replicas"] == "1"
+
+
+def test_every_worker_process_can_own_a_partition() -> None:
+    assert Settings(_env_file=None).worker.processes <= load_topics().images.partitions
