@@ -89,11 +89,11 @@ def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -
     }
 
 
-def _cpu_seconds_by_group(pgids: dict[str, int]) -> dict[str, float]:
-    """CPU time (user + system, including reaped children) of every process in each group."""
+def _cpu_seconds_by_group(pgids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU time (user + system, including reaped children) of every process in the groups."""
     tick = os.sysconf("SC_CLK_TCK")
     totals = dict.fromkeys(pgids, 0.0)
-    names = {pgid: name for name, pgid in pgids.items()}
+    names = {pgid: name for name, group in pgids.items() for pgid in group}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -107,16 +107,23 @@ def _cpu_seconds_by_group(pgids: dict[str, int]) -> dict[str, float]:
     return totals
 
 
-def _component_groups(settings: Settings) -> dict[str, int]:
+def _component_groups(settings: Settings) -> dict[str, list[int]]:
+    """Process groups per component (each process runs in its own session: pgid == pid)."""
     from devstack.layout import Layout
-    from devstack.stack import process
+    from devstack.stack import app_processes, process
 
     layout = Layout.from_settings(settings)
-    groups = {}
-    for name in ("worker", "elasticsearch", "connect", "kafka"):
-        pid = process(layout, name).pid()
-        if pid is not None:
-            groups[name] = pid  # each runs in its own session: pgid == pid
+    workers = [n for n in app_processes(settings) if n.startswith("worker")]
+    groups: dict[str, list[int]] = {}
+    for component, names in (
+        ("worker", workers),
+        ("elasticsearch", ["elasticsearch"]),
+        ("connect", ["connect"]),
+        ("kafka", ["kafka"]),
+    ):
+        pids = [pid for n in names if (pid := process(layout, n).pid()) is not None]
+        if pids:
+            groups[component] = pids
     return groups
 
 
