@@ -26,6 +26,7 @@ import numpy as np
 from rich.console import Console
 
 from devstack.bootstrap import es_client
+from devstack.processes import process_stats
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings
 from gallery_core.vector_records import vector_producer
@@ -94,13 +95,7 @@ def _cpu_seconds_by_group(pgids: dict[str, list[int]]) -> dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
     totals = dict.fromkeys(pgids, 0.0)
     names = {pgid: name for name, group in pgids.items() for pgid in group}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+    for fields in process_stats():
         name = names.get(int(fields[2]))
         if name is not None:
             totals[name] += sum(int(x) for x in fields[11:15]) / tick

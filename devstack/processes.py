@@ -13,11 +13,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ManagedProcess"]
+__all__ = ["ManagedProcess", "process_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,14 +142,17 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
 
 
-def _group_alive(pgid: int) -> bool:
+def process_stats() -> Iterator[list[str]]:
+    """The fields after the command name of /proc/<pid>/stat, for every process:
+    [0] state, [2] process group, [11:15] utime, stime, cutime, cstime (clock ticks)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(int(f[2]) == pgid and f[0] != "Z" for f in process_stats())

@@ -428,6 +428,19 @@ def _check_structure(data: bytes, fmt: ImageFormat) -> None:
 # ------------------------------------------------------------------------- decoding
 
 
+def _check_size(data: bytes, max_bytes: int) -> bytes:
+    """The cheap checks every decode starts with: some bytes, and not too many."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if not data:
+        raise ImageDecodeError(DecodeReason.EMPTY, "the image has no bytes")
+    if len(data) > max_bytes:
+        raise ImageDecodeError(
+            DecodeReason.TOO_LARGE, f"{len(data)} bytes is more than the limit of {max_bytes}"
+        )
+    return data
+
+
 def decode_image(
     data: bytes,
     *,
@@ -442,14 +455,7 @@ def decode_image(
     """
     if max_bytes <= 0 or max_pixels <= 0:
         raise ValueError("max_bytes and max_pixels must be positive")
-    if not isinstance(data, bytes):
-        data = bytes(data)
-    if not data:
-        raise ImageDecodeError(DecodeReason.EMPTY, "the image has no bytes")
-    if len(data) > max_bytes:
-        raise ImageDecodeError(
-            DecodeReason.TOO_LARGE, f"{len(data)} bytes is more than the limit of {max_bytes}"
-        )
+    data = _check_size(data, max_bytes)
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageDecodeError(DecodeReason.UNSUPPORTED_FORMAT, _describe_unsupported(data))
@@ -749,14 +755,7 @@ def decode_image_sandboxed(
     """
     if timeout_s <= 0 or memory_bytes <= 0:
         raise ValueError("timeout_s and memory_bytes must be positive")
-    if not isinstance(data, bytes):
-        data = bytes(data)
-    if not data:
-        raise ImageDecodeError(DecodeReason.EMPTY, "the image has no bytes")
-    if len(data) > max_bytes:
-        raise ImageDecodeError(
-            DecodeReason.TOO_LARGE, f"{len(data)} bytes is more than the limit of {max_bytes}"
-        )
+    data = _check_size(data, max_bytes)
     if sniff_format(data) is None:
         raise ImageDecodeError(DecodeReason.UNSUPPORTED_FORMAT, _describe_unsupported(data))
 
