@@ -94,8 +94,12 @@ def _fmt(v: object) -> str:
 @app.command()
 def train(
     out: Annotated[
-        Path, typer.Option(help="Where to write the .keras model (card beside it).")
-    ] = Path("artifacts/models/model.keras"),
+        Path | None,
+        typer.Option(
+            help="Where to write the .keras model (card beside it). Default: "
+            "artifacts/models/model.keras, or the shipped path with --default."
+        ),
+    ] = None,
     default: Annotated[
         bool,
         typer.Option(
@@ -140,6 +144,13 @@ def train(
     multi_scale: Annotated[
         bool, typer.Option(help="Also pool the compact CNN's third stage (experimental).")
     ] = False,
+    descriptor: Annotated[
+        bool,
+        typer.Option(
+            help="Join a fixed colour/layout descriptor (8x8 grey + 4x4 colour) to the "
+            "learned embedding, inside the model."
+        ),
+    ] = False,
     queue: Annotated[
         int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
     ] = 0,
@@ -164,10 +175,14 @@ def train(
     from vectorizer.training.train import train as run_training
 
     size = size or INPUT_SIZE
+    if default:
+        # The shipped recipe: multi-scale pooling + the colour/layout descriptor.
+        multi_scale = descriptor = True
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
         multi_scale=multi_scale,
+        descriptor=descriptor,
         queue_size=queue,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
@@ -183,11 +198,12 @@ def train(
         parts: list[dsets.ArrayDataset] = []
         notes: list[str] = []
         if default:
-            out = DEFAULT_MODEL_PATH
+            out = out or DEFAULT_MODEL_PATH
             data, notes = recipe.train_set(size, progress=track)
             parts.append(data)
-            version = version if version != "dev" else "2026.11-1"
+            version = version if version != "dev" else "2026.11-2"
         else:
+            out = out or Path("artifacts/models/model.keras")
             items: list[dsets.LabeledImage] = []
             if folder is not None:
                 items += dsets.read_folder_tree(folder, folder_label)

@@ -339,14 +339,23 @@ def test_exported_neighbours_equal_what_the_api_answers(
     from gallery_api.search import Mode
 
     collection, _ = real_works
-    written = export_neighbours(stack, tmp_path, k=3, metric=Metric.COSINE, mode=Mode.EXACT,
-                                collection=collection, console=Console(quiet=True))
+    written = export_neighbours(
+        stack,
+        tmp_path,
+        k=3,
+        metric=Metric.COSINE,
+        mode=Mode.EXACT,
+        collection=collection,
+        console=Console(quiet=True),
+    )
     files = sorted(tmp_path.glob("*.json"))
     total = client.get("/api/artworks", params={"collection": collection}).json()["total"]
     assert written == len(files) == total >= 5
     for path in files:
         exported = json.loads(path.read_text())
-        answer = client.get(f"/api/artworks/{exported['id']}/similar",
-                            params={"k": 3, "collection": collection, "mode": "exact"}).json()
+        answer = client.get(
+            f"/api/artworks/{exported['id']}/similar",
+            params={"k": 3, "collection": collection, "mode": "exact"},
+        ).json()
         assert [n["id"] for n in exported["neighbours"]] == [h["id"] for h in answer["hits"]]
         assert exported["id"] not in {n["id"] for n in exported["neighbours"]}

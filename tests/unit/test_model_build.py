@@ -109,3 +109,34 @@ def test_imagenet_weights_offline_raise_a_clear_error(
 def test_compact_backbone_has_no_pretrained_weights() -> None:
     with pytest.raises(ValueError, match="no pretrained"):
         make_embedding_model(Backbone.COMPACT, input_size=SIZE, weights="imagenet")
+
+
+def test_descriptor_is_joined_inside_the_model_and_heads_see_the_learned_part() -> None:
+    from vectorizer.model.build import DESCRIPTOR_DIMS, LEARNED_LAYER
+
+    model = make_embedding_model(
+        input_size=SIZE, embedding_dim=DESCRIPTOR_DIMS + 16, width=0.25, descriptor=True
+    )
+    x = _images(3)
+    out = np.asarray(model(x, training=False))
+    assert out.shape == (3, DESCRIPTOR_DIMS + 16)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    # Brightness x1.2 (no clipping) leaves the descriptor part unchanged.
+    dark = (x // 2).astype(np.uint8)
+    brighter = np.round(dark * 1.2).astype(np.uint8)
+    desc = keras.Model(model.inputs[0], model.get_layer("layout_descriptor").output)
+    np.testing.assert_allclose(desc(dark), desc(brighter), atol=0.02)
+    train = make_training_model(model, {"style": 3})
+    assert train(x)[EMBEDDING_LAYER].shape == (3, 16)
+    assert model.get_layer(LEARNED_LAYER).output.shape[-1] == 16
+    with pytest.raises(ValueError, match="descriptor"):
+        make_embedding_model(input_size=SIZE, embedding_dim=DESCRIPTOR_DIMS, descriptor=True)
+
+
+def test_descriptor_model_round_trips_through_a_keras_file(tmp_path: Path) -> None:
+    model = make_embedding_model(input_size=SIZE, embedding_dim=128, width=0.25, descriptor=True)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    x = _images(2)
+    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)

@@ -83,3 +83,29 @@ def test_bench_reports_images_per_second_per_batch_size() -> None:
     result = bench_encoder(_FakeEncoder(), [1, 4], seconds=0.01)
     assert [r["batch"] for r in result["rows"]] == [1, 4]
     assert all(r["images_per_s"] > 0 for r in result["rows"])
+
+
+def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
+    tmp_path: Path,
+) -> None:
+    from vectorizer.model.build import DESCRIPTOR_DIMS
+
+    data = generated_styles(2, seed=1, size=SIZE, render_size=64, workers=1)
+    cfg = TrainConfig(
+        input_size=SIZE,
+        embedding_dim=DESCRIPTOR_DIMS + 8,
+        width=0.25,
+        batch_size=6,
+        epochs=1,
+        steps_per_epoch=2,
+        val_fraction=0.3,
+        descriptor=True,
+        queue_size=12,
+        seed=1,
+    )
+    result = train(data, tmp_path / "d.keras", cfg)
+    assert np.isfinite(result.history[0]["train_contrastive"])
+    assert result.card.training["descriptor"] is True
+    assert result.card.training["descriptor_weights"] is not None
+    v = KerasEncoder.load(tmp_path / "d.keras").encode(data.images[:2])
+    assert v.shape == (2, DESCRIPTOR_DIMS + 8)

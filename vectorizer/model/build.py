@@ -17,6 +17,10 @@ Backbones (`Backbone`):
   needs either the file in Keras' cache (``~/.keras/models`` or ``$KERAS_HOME``) or a
   network connection; offline it raises `PretrainedWeightsUnavailable`.
 
+With ``descriptor=True`` (the shipped default since ``2026.11-2``) part of the vector is
+a fixed `LayoutDescriptor` (tiny grey image + colour thumbnail) joined to the learned
+part by `WeightedJoin` with the shares `DESCRIPTOR_WEIGHTS`.
+
 The training model (`make_training_model`) adds one classification head per label
 set (style, genre) on top of the *normalised* embedding, as cosine classifiers
 (``NormFace``): the logits are scaled cosines between the embedding and a unit vector
@@ -36,7 +40,11 @@ from vectorizer.errors import VectorizerError
 from vectorizer.model.spec import EMBEDDING_DIM, INPUT_SIZE
 
 __all__ = [
+    "DESCRIPTOR_DIMS",
+    "DESCRIPTOR_WEIGHTS",
     "EMBEDDING_LAYER",
+    "LEARNED_LAYER",
+    "LayoutDescriptor",
     "MAX_EMBEDDING_DIM",
     "Backbone",
     "CosineHead",
@@ -48,6 +56,18 @@ __all__ = [
 
 #: Name of the model's output layer (the L2-normalised vector).
 EMBEDDING_LAYER: Final = "embedding"
+#: With ``descriptor=True``: the L2-normalised learned part, before it is joined to the
+#: fixed colour/layout descriptor (what the training heads and the contrastive loss see).
+LEARNED_LAYER: Final = "learned_embedding"
+#: Grid of the greyscale tiny image and of the colour thumbnail in `LayoutDescriptor`.
+DESCRIPTOR_GREY_GRID: Final = 8
+DESCRIPTOR_COLOUR_GRID: Final = 4
+#: Width of `LayoutDescriptor`'s output (8x8 grey + 4x4x3 colour).
+DESCRIPTOR_DIMS: Final = DESCRIPTOR_GREY_GRID**2 + 3 * DESCRIPTOR_COLOUR_GRID**2
+#: Share of the cosine similarity given to (learned, grey tiny image, colour thumbnail).
+#: Only the served embedding uses them (training sees the learned part alone), so they
+#: were chosen after training on perturbed *training* clip art (see README, Attempts).
+DESCRIPTOR_WEIGHTS: Final = (0.9, 0.1, 0.0)
 #: Issue 4: the embedding is at most this wide.
 MAX_EMBEDDING_DIM: Final = 1024
 #: Channels of the compact CNN's stages at ``width=1.0``.
@@ -103,6 +123,82 @@ def _compact_features(x: Any, width: float, seed: int, multi_scale: bool) -> Any
     return layers.Concatenate(name="pooled")(pooled)
 
 
+@keras.saving.register_keras_serializable(package="gallery")
+class LayoutDescriptor(layers.Layer):  # type: ignore[misc]
+    """0..255 RGB -> [8x8 greyscale tiny image, 4x4 colour thumbnail], no trained weights.
+
+    Each half is mean-subtracted and L2-normalised (so brightness and contrast changes
+    cancel). It keeps what the trained CNN learns to ignore: the exact colours and the
+    coarse layout, which tell near-identical clip-art siblings apart, and it survives
+    blur, downscaling, noise and JPEG, where the trained features are weakest.
+    """
+
+    def __init__(
+        self,
+        grey_grid: int = DESCRIPTOR_GREY_GRID,
+        colour_grid: int = DESCRIPTOR_COLOUR_GRID,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.grey_grid = grey_grid
+        self.colour_grid = colour_grid
+
+    @staticmethod
+    def _pool_unit(t: Any, grid: int) -> Any:
+        ops = keras.ops
+        side = t.shape[1]
+        p = max(1, side // grid)
+        t = ops.average_pool(t[:, : p * grid, : p * grid, :], p, strides=p, padding="valid")
+        t = ops.reshape(t, (-1, grid * grid * t.shape[-1]))
+        t = t - ops.mean(t, axis=-1, keepdims=True)
+        return t / ops.sqrt(ops.sum(ops.square(t), axis=-1, keepdims=True) + 1e-6)
+
+    def call(self, x: Any) -> Any:
+        ops = keras.ops
+        x = ops.cast(x, "float32")
+        grey = ops.sum(x * ops.convert_to_tensor([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+        return ops.concatenate(
+            [self._pool_unit(grey, self.grey_grid), self._pool_unit(x, self.colour_grid)], axis=-1
+        )
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return (input_shape[0], self.grey_grid**2 + 3 * self.colour_grid**2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "grey_grid": self.grey_grid,
+            "colour_grid": self.colour_grid,
+        }
+
+
+@keras.saving.register_keras_serializable(package="gallery")
+class WeightedJoin(layers.Layer):  # type: ignore[misc]
+    """Concatenates unit vectors scaled by ``sqrt(share)``: cosine = sum(share_i * cos_i)."""
+
+    def __init__(self, sizes: list[int], shares: list[float], **kwargs: Any):
+        super().__init__(**kwargs)
+        if len(sizes) != len(shares) or any(s < 0 for s in shares) or sum(shares) <= 0:
+            raise ValueError("sizes and shares must match; shares >= 0, not all 0")
+        self.sizes = [int(s) for s in sizes]
+        self.shares = [float(s) for s in shares]
+
+    def call(self, x: Any) -> Any:
+        ops = keras.ops
+        total = sum(self.shares)
+        parts = []
+        for i, (size, share) in enumerate(zip(self.sizes, self.shares, strict=True)):
+            start = sum(self.sizes[:i])
+            parts.append(x[:, start : start + size] * (share / total) ** 0.5)
+        return ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sizes": self.sizes, "shares": self.shares}
+
+
 def _applications_features(x: Any, backbone: Backbone, input_size: int, weights: str | None) -> Any:
     apps = keras.applications
     shape = (input_size, input_size, 3)
@@ -142,6 +238,8 @@ def make_embedding_model(
     weights: str | None = None,
     width: float = 1.0,
     multi_scale: bool = False,
+    descriptor: bool = False,
+    descriptor_weights: tuple[float, float, float] = DESCRIPTOR_WEIGHTS,
     seed: int = 0,
 ) -> keras.Model:
     """uint8 ``(None, S, S, 3)`` -> float32 ``(None, embedding_dim)`` with unit L2 norm.
@@ -149,9 +247,13 @@ def make_embedding_model(
     ``weights`` is None (random init, seeded by ``seed``) or ``"imagenet"`` (only for
     the ``keras.applications`` backbones; see `PretrainedWeightsUnavailable`).
     ``width`` scales the compact CNN's channels; ``multi_scale`` also pools its third
-    stage.
+    stage. ``descriptor`` joins a fixed `LayoutDescriptor` (``DESCRIPTOR_DIMS`` of the
+    ``embedding_dim``) to the learned vector, with cosine shares ``descriptor_weights``
+    (learned, grey, colour); the learned part is the layer `LEARNED_LAYER`.
     """
     backbone = Backbone(backbone)
+    if descriptor and embedding_dim <= DESCRIPTOR_DIMS:
+        raise ValueError(f"with descriptor=True embedding_dim must exceed {DESCRIPTOR_DIMS}")
     if not 0 < embedding_dim <= MAX_EMBEDDING_DIM:
         raise ValueError(f"embedding_dim must be in 1..{MAX_EMBEDDING_DIM}")
     if weights not in (None, "imagenet"):
@@ -166,12 +268,23 @@ def make_embedding_model(
         features = _compact_features(x, width, seed, multi_scale)
     else:
         features = _applications_features(x, backbone, input_size, weights)
+    learned_dim = embedding_dim - DESCRIPTOR_DIMS if descriptor else embedding_dim
     raw = layers.Dense(
-        embedding_dim,
+        learned_dim,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
         name="embedding_dense",
     )(features)
-    out = layers.UnitNormalization(axis=-1, name=EMBEDDING_LAYER)(raw)
+    if not descriptor:
+        out = layers.UnitNormalization(axis=-1, name=EMBEDDING_LAYER)(raw)
+        return keras.Model(inputs, out, name=f"embed_{backbone.value}")
+    learned = layers.UnitNormalization(axis=-1, name=LEARNED_LAYER)(raw)
+    desc = LayoutDescriptor(name="layout_descriptor")(inputs)
+    joined = WeightedJoin(
+        [learned_dim, DESCRIPTOR_GREY_GRID**2, 3 * DESCRIPTOR_COLOUR_GRID**2],
+        list(descriptor_weights),
+        name="weighted_join",
+    )(layers.Concatenate(name="joined")([learned, desc]))
+    out = layers.UnitNormalization(axis=-1, name=EMBEDDING_LAYER)(joined)
     return keras.Model(inputs, out, name=f"embed_{backbone.value}")
 
 
@@ -223,7 +336,13 @@ def make_training_model(
     if not heads:
         raise ValueError("at least one head is needed")
     inputs = embedding_model.inputs[0]
-    emb = embedding_model.outputs[0]
+    names = {layer.name for layer in embedding_model.layers}
+    # With a fixed descriptor the heads and the contrastive loss train the learned part.
+    emb = (
+        embedding_model.get_layer(LEARNED_LAYER).output
+        if LEARNED_LAYER in names
+        else embedding_model.outputs[0]
+    )
     outputs: dict[str, Any] = {EMBEDDING_LAYER: emb}
     for i, (name, n) in enumerate(sorted(heads.items())):
         if n < 2:

@@ -42,6 +42,8 @@ class TrainConfig:
     width: float = 1.0
     #: Also pool the compact CNN's third stage (off in the shipped model; see README).
     multi_scale: bool = False
+    #: Join the fixed colour/layout descriptor to the served embedding (`LayoutDescriptor`).
+    descriptor: bool = False
     input_size: int = 160
     embedding_dim: int = 256
     batch_size: int = 48
@@ -118,7 +120,12 @@ def train(
     import keras
     import tensorflow as tf
 
-    from vectorizer.model.build import make_embedding_model, make_training_model
+    from vectorizer.model.build import (
+        DESCRIPTOR_DIMS,
+        DESCRIPTOR_WEIGHTS,
+        make_embedding_model,
+        make_training_model,
+    )
     from vectorizer.training.augment import Augmenter
 
     cfg = config
@@ -139,6 +146,7 @@ def train(
         weights=cfg.weights,
         width=cfg.width,
         multi_scale=cfg.multi_scale,
+        descriptor=cfg.descriptor,
         seed=cfg.seed,
     )
     model = make_training_model(emb_model, heads, seed=cfg.seed)
@@ -162,7 +170,8 @@ def train(
         return tf.reduce_sum(ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
 
     q_size = max(cfg.queue_size, 1)
-    queue = tf.Variable(tf.zeros((q_size, cfg.embedding_dim)), trainable=False)
+    learned_dim = cfg.embedding_dim - (DESCRIPTOR_DIMS if cfg.descriptor else 0)
+    queue = tf.Variable(tf.zeros((q_size, learned_dim)), trainable=False)
     queue_ids = tf.Variable(tf.fill([q_size], tf.constant(-1, tf.int64)), trainable=False)
     queue_ptr = tf.Variable(0, dtype=tf.int64, trainable=False)
 
@@ -310,6 +319,7 @@ def train(
         metrics={k: round(v, 4) for k, v in best_record.items() if k.startswith("val_")},
         training={
             **{k: v for k, v in asdict(cfg).items()},
+            "descriptor_weights": list(DESCRIPTOR_WEIGHTS) if cfg.descriptor else None,
             "train_images": len(train_set),
             "val_images": len(val_set),
             "best_epoch": best_epoch,

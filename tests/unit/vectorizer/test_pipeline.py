@@ -152,7 +152,7 @@ def test_a_model_of_the_wrong_size_refuses_to_start(tmp_path: Path, pool: Decode
             MediaStore(tmp_path),
             dims=DIMS,  # type: ignore[arg-type]
             max_bytes=1 << 20,
-        max_pixels=10**7,
+            max_pixels=10**7,
         )
 
 
