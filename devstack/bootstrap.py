@@ -45,12 +45,11 @@ def es_client(settings: Settings, **kwargs: Any) -> Elasticsearch:
 
 def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
     """Create missing topics; align configs and grow partitions of existing ones."""
-    admin = AdminClient(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "logger": logging.getLogger("devstack.bootstrap.librdkafka"),
-        }
-    )
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "logger": logging.getLogger("devstack.bootstrap.librdkafka"),
+    }
+    admin = AdminClient(config)
     existing = admin.list_topics(timeout=10).topics
     created: list[str] = []
     missing = [t for t in topics if t.name not in existing]

@@ -42,6 +42,11 @@ class Health:
         return asdict(self)
 
 
+def _client_config(settings: Settings) -> dict[str, Any]:
+    # librdkafka takes a Python logger for its own log lines (the stubs type only scalars).
+    return {"bootstrap.servers": settings.kafka.bootstrap_servers, "logger": _quiet}
+
+
 def es_auth(settings: Settings) -> tuple[str, str] | None:
     es = settings.elasticsearch
     if es.username and es.password:
@@ -68,7 +73,7 @@ def elasticsearch_health(settings: Settings, timeout: float = 3.0) -> Health:
 
 
 def kafka_health(settings: Settings, timeout: float = 3.0) -> Health:
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers, "logger": _quiet})
+    admin = AdminClient(_client_config(settings))
     try:
         meta = admin.list_topics(timeout=timeout)
     except Exception as exc:  # KafkaException, or a timeout reported as one
@@ -131,7 +136,7 @@ def consumer_group(settings: Settings, group: str, topic: str, timeout: float = 
     """Members of a consumer group and its lag on `topic` (end offsets minus committed)."""
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers, "logger": _quiet})
+    admin = AdminClient(_client_config(settings))
     try:
         described = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result()
         members = len(described.members)

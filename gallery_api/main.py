@@ -94,9 +94,13 @@ def create_app(
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload")
         try:
             engine = await detect_engine(es, settings.api.script_engine)
-            model = encoder or await asyncio.get_running_loop().run_in_executor(
-                executor, load_encoder, settings.worker.model_path
-            )
+            model: Encoder
+            if encoder is not None:
+                model = encoder
+            else:
+                model = await asyncio.get_running_loop().run_in_executor(
+                    executor, load_encoder, settings.worker.model_path
+                )
             app.state.api = ApiState(
                 settings=settings,
                 es=es,

@@ -89,7 +89,7 @@ class ImageIndex:
             return None
         return dict(doc["_source"], id=doc["_id"])
 
-    async def list(
+    async def browse(
         self, *, limit: int, offset: int, collection: str | None, seed: int | None
     ) -> tuple[int, list[dict[str, Any]]]:
         filters = [{"term": {"collection": collection}}] if collection else []

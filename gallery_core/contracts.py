@@ -75,7 +75,7 @@ class IndexSpec:
     @property
     def vector_field(self) -> str:
         return next(
-            name
+            str(name)
             for name, spec in self.mappings["properties"].items()
             if spec.get("type") == "dense_vector"
         )

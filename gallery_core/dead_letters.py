@@ -58,7 +58,8 @@ class DeadLetter:
     @classmethod
     def from_json(cls, raw: bytes) -> DeadLetter:
         data: dict[str, Any] = json.loads(raw)
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        fields: dict[str, Any] = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**fields)
 
 
 def from_connect_headers(key: bytes | None, headers: dict[str, bytes]) -> DeadLetter:

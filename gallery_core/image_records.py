@@ -32,8 +32,10 @@ class ImageHeaders:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def encode_headers(h: ImageHeaders) -> list[tuple[str, bytes]]:
-    out = [(METADATA, json.dumps(h.metadata, separators=(",", ":")).encode())]
+def encode_headers(h: ImageHeaders) -> list[tuple[str, str | bytes | None]]:
+    out: list[tuple[str, str | bytes | None]] = [
+        (METADATA, json.dumps(h.metadata, separators=(",", ":")).encode())
+    ]
     for name, value in ((PATH, h.path), (COLLECTION, h.collection), (SHA256, h.content_sha256)):
         if value is not None:
             out.append((name, value.encode()))

@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from confluent_kafka import Producer
 
 from gallery_core.settings import Settings
@@ -18,14 +20,16 @@ from gallery_core.settings import Settings
 __all__ = ["encode_vector_record", "vector_producer"]
 
 
-def encode_vector_record(artwork_id: str, vector: Sequence[float], **fields: Any) -> bytes:
+def encode_vector_record(
+    artwork_id: str, vector: Sequence[float] | npt.NDArray[np.floating[Any]], **fields: Any
+) -> bytes:
     doc = {"id": artwork_id, "embedding": [float(x) for x in vector], **fields}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def vector_producer(settings: Settings, **overrides: Any) -> Producer:
     """An idempotent, acks=all producer for the vectors topic."""
-    config = {
+    config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka.bootstrap_servers,
         "enable.idempotence": True,
         "acks": "all",

@@ -162,6 +162,14 @@ def dlq_offsets(settings: Settings, *, end: bool = True) -> dict[int, int]:
         consumer.close()
 
 
+def _headers(msg: Any) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for item in msg.headers() or []:
+        name, value = item[0], item[1]
+        out[name] = value.encode() if isinstance(value, str) else (value or b"")
+    return out
+
+
 def await_accounted(
     settings: Settings,
     expected: dict[str, str],
@@ -187,14 +195,15 @@ def await_accounted(
         task = progress.add_task("searchable or dead-lettered", total=len(outstanding))
         while outstanding and time.monotonic() < deadline:
             for msg in consumer.consume(500, timeout=0.2):
-                if msg.error() or msg.key() is None:
+                raw_key = msg.key()
+                if msg.error() or not isinstance(raw_key, bytes):
                     continue
-                key = msg.key().decode(errors="replace")
+                key = raw_key.decode(errors="replace")
                 if key not in outstanding:
                     continue
-                headers = {k: v or b"" for k, v in (msg.headers() or [])}
+                headers = _headers(msg)
                 if "__connect.errors.exception.class.name" in headers:
-                    letter = from_connect_headers(msg.key(), headers)
+                    letter = from_connect_headers(raw_key, headers)
                 else:
                     try:
                         letter = DeadLetter.from_json(msg.value() or b"{}")

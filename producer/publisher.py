@@ -59,7 +59,7 @@ class ImagePublisher:
         topic: str,
         key: str,
         value: bytes | None,
-        headers: list[tuple[str, bytes]],
+        headers: list[tuple[str, str | bytes | None]],
         on_delivery: DeliveryCallback,
     ) -> None:
         while True:

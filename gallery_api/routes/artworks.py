@@ -44,7 +44,7 @@ async def list_artworks(
         int | None, Query(ge=0, description="Seed of a random sample (same seed, same sample).")
     ] = None,
 ) -> ArtworkList:
-    total, docs = await index.list(limit=limit, offset=offset, collection=collection, seed=random)
+    total, docs = await index.browse(limit=limit, offset=offset, collection=collection, seed=random)
     return ArtworkList(total=total, items=[to_artwork(d) for d in docs])
 
 

@@ -47,7 +47,8 @@ def embed_upload(data: bytes, encoder: Encoder, limits: LimitSettings) -> np.nda
         data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
     )
     pixels = to_model_input(decoded, encoder.input_size)
-    return encoder.encode(pixels[None, ...])[0]
+    vector: np.ndarray = encoder.encode(pixels[None, ...])[0]
+    return vector
 
 
 @router.post("/search", response_model=SearchResponse)
