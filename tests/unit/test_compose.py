@@ -73,10 +73,32 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
         assert "healthcheck" in service, name
 
 
-def test_dependencies_wait_for_health(compose: dict[str, Any]) -> None:
-    for name, service in compose["services"].items():
+def test_dependencies_wait_for_health_or_for_init_to_finish(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
         for dep, cond in service.get("depends_on", {}).items():
-            assert cond == {"condition": "service_healthy"}, f"{name} -> {dep}"
+            wanted = (
+                "service_completed_successfully"
+                if services[dep].get("restart") == "no"
+                else "service_healthy"
+            )
+            assert cond == {"condition": wanted}, f"{name} -> {dep}"
+
+
+def test_the_products_own_services_run_the_same_commands_as_the_local_stack(
+    compose: dict[str, Any],
+) -> None:
+    from devstack.stack import app_argv
+
+    settings = Settings(_env_file=None)
+    services = compose["services"]
+    assert services["worker"]["command"][1:] == app_argv(settings, "worker")
+    assert services["watcher"]["command"][1:] == app_argv(settings, "producer")
+    assert services["api"]["command"][:2] == ["uvicorn", "gallery_api.main:app"]
+    assert services["worker"]["deploy"]["replicas"] <= load_topics().images.partitions
+    # Only the API is published; Kafka, Connect and Elasticsearch stay on the compose network.
+    published = [name for name, svc in services.items() if "ports" in svc]
+    assert published == ["api"]
 
 
 def test_init_applies_the_same_contract_files(compose: dict[str, Any]) -> None:
@@ -117,3 +139,15 @@ def test_env_example_names_every_required_variable() -> None:
     example = Path(REPO_ROOT / ".env.example").read_text()
     for name in required:
         assert f"{name}=" in example
+
+
+def test_the_service_image_contains_every_package_and_the_web_gallery() -> None:
+    import tomllib
+
+    dockerfile = (REPO_ROOT / "docker" / "gallery.Dockerfile").read_text()
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    for pattern in packages:
+        name = pattern.rstrip("*")
+        assert f"COPY {name}/ {name}/" in dockerfile, name
+    assert "COPY web/ web/" in dockerfile
