@@ -191,7 +191,7 @@ def train(
         batch_size=batch,
         max_minutes=max_minutes,
         seed=seed,
-        weights="imagenet" if imagenet else None,
+        weights="imagenet" if imagenet else None,  # opt-in (--imagenet), needs the network
     )
     with _progress() as progress:
         track = _tracker(progress)

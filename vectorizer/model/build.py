@@ -13,7 +13,7 @@ Backbones (`Backbone`):
   the shipped default.
 * ``mobilenet_v3_small``, ``mobilenet_v3_large``, ``efficientnet_b0``: the
   ``keras.applications`` networks, randomly initialised by default
-  (``weights=None``). ``weights="imagenet"`` loads Keras' ImageNet weights, which
+  (``weights=None``). Asking for ``"imagenet"`` weights (opt-in) loads Keras' weights, which
   needs either the file in Keras' cache (``~/.keras/models`` or ``$KERAS_HOME``) or a
   network connection; offline it raises `PretrainedWeightsUnavailable`.
 
