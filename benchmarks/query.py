@@ -58,7 +58,13 @@ from rich.progress import Progress
 
 from devstack.bootstrap import es_client
 from devstack.health import es_auth
-from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from gallery_api.queries import (
+    Metric,
+    ScriptEngine,
+    knn_query,
+    num_candidates_for,
+    script_score_query,
+)
 from gallery_api.routes.common import same_model
 from gallery_api.search import SOURCE_FIELDS, detect_engine
 from gallery_core.contracts import IndexSpec, load_index
@@ -509,7 +515,7 @@ def _measure_size(
     console: Console,
 ) -> dict[str, Any]:
     spec = _bench_spec(n)
-    num_candidates = min(max(10 * K, 100), settings.api.max_num_candidates)  # as the route does
+    num_candidates = num_candidates_for(K, settings.api.max_num_candidates)  # as the route does
     with console.status(f"{spec.name}: generating {n} vectors"):
         matrix = synthetic_vectors(n, spec.dims, seed=n)
         ids = synthetic_ids(n, prefix=f"bench-{n}")

@@ -22,6 +22,7 @@ _quiet.setLevel(logging.CRITICAL)  # a broker that is down is reported by the ch
 
 __all__ = [
     "Health",
+    "api_health",
     "connect_health",
     "connector_status",
     "elasticsearch_health",
@@ -93,6 +94,15 @@ def connect_health(settings: Settings, timeout: float = 3.0) -> Health:
     except (httpx.HTTPError, ValueError) as exc:
         return Health(False, f"unreachable at {url}: {exc}")
     return Health(True, "REST API up", version=info.get("version"), info=info)
+
+
+def api_health(settings: Settings, timeout: float = 2.0) -> Health:
+    url = settings.api.url
+    try:
+        httpx.get(f"{url}/healthz", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        return Health(False, f"not serving at {url}: {exc}")
+    return Health(True, f"serving {url}")
 
 
 def connector_status(settings: Settings, name: str, timeout: float = 3.0) -> dict[str, Any]:

@@ -196,16 +196,11 @@ def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
 
 
 def _await_api(settings: Settings, layout: Layout, console: Console) -> Health:
-    def check() -> Health:
-        try:
-            httpx.get(f"{settings.api.url}/healthz", timeout=2).raise_for_status()
-        except httpx.HTTPError as exc:
-            return Health(False, str(exc))
-        return Health(True, f"serving {settings.api.url}")
-
     with console.status("waiting for the API (it loads the model)"):
         result = health.wait_until_healthy(
-            check, timeout=120, still_running=process(layout, "api").alive
+            lambda: health.api_health(settings),
+            timeout=120,
+            still_running=process(layout, "api").alive,
         )
     if not result.healthy:
         raise ComponentError("api", f"not serving: {result.detail}", _log_tail(layout, "api"))
@@ -337,12 +332,8 @@ def judge_sink(
 
 
 def _api_health(settings: Settings, layout: Layout) -> dict[str, Any]:
-    try:
-        httpx.get(f"{settings.api.url}/healthz", timeout=2).raise_for_status()
-        healthy, detail = True, f"serving {settings.api.url}"
-    except httpx.HTTPError as exc:
-        healthy, detail = False, f"not serving at {settings.api.url}: {exc}"
-    return {"healthy": healthy, "detail": detail, "pid": process(layout, "api").pid()}
+    result = health.api_health(settings)
+    return {"healthy": result.healthy, "detail": result.detail, "pid": process(layout, "api").pid()}
 
 
 def _producer_health(settings: Settings, layout: Layout) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from devstack.health import es_auth
-from gallery_api.queries import Metric
+from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.search import SOURCE_FIELDS, ImageIndex, Mode, detect_engine
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
@@ -69,7 +69,7 @@ async def _export(
                     k=k,
                     metric=metric,
                     mode=mode,
-                    num_candidates=min(max(10 * k, 100), settings.api.max_num_candidates),
+                    num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
                     filters=[*filters, {"term": {"model_version": doc.get("model_version") or ""}}],
                     exclude_ids=[doc["id"]],
                 )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Metric", "ScriptEngine", "knn_query", "script_score_query"]
+__all__ = ["Metric", "ScriptEngine", "knn_query", "num_candidates_for", "script_score_query"]
 
 
 class Metric(StrEnum):
@@ -62,6 +62,11 @@ def script_score_query(
             },
         }
     }
+
+
+def num_candidates_for(k: int, cap: int) -> int:
+    """HNSW candidates per shard for k results: 10 per result, at least 100, at most `cap`."""
+    return min(max(10 * k, 100), cap)
 
 
 def knn_query(

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["DeadLetter", "Reason", "Stage", "from_connect_headers"]
+__all__ = [
+    "CONNECT_HEADER",
+    "DeadLetter",
+    "Reason",
+    "Stage",
+    "decode_record",
+    "from_connect_headers",
+]
+
+
+#: Present on every dead letter Kafka Connect's errant record reporter writes.
+CONNECT_HEADER = "__connect.errors.exception.class.name"
 
 
 class Stage(StrEnum):
@@ -79,3 +90,35 @@ def from_connect_headers(key: bytes | None, headers: dict[str, bytes]) -> DeadLe
         source_partition=int(partition) if partition else None,
         source_offset=int(offset) if offset else None,
     )
+
+
+def decode_record(
+    key: bytes | None, value: bytes | None, headers: dict[str, bytes], timestamp_ms: int | None
+) -> DeadLetter | None:
+    """One dead-letter record in our shape; None for what is not a dead letter at all."""
+    if CONNECT_HEADER in headers:
+        letter = from_connect_headers(key, headers)
+        # Connect forwards the original vector record: its path and collection help operators.
+        try:
+            original = json.loads(value or b"")
+        except ValueError:
+            original = None
+        if isinstance(original, dict):
+            letter = replace(
+                letter,
+                path=original.get("path") if isinstance(original.get("path"), str) else None,
+                collection=(
+                    original.get("collection")
+                    if isinstance(original.get("collection"), str)
+                    else None
+                ),
+            )
+        if timestamp_ms:
+            letter = replace(letter, at=timestamp_ms / 1000)
+        return letter
+    if not value:
+        return None
+    try:
+        return DeadLetter.from_json(value)
+    except (ValueError, TypeError):
+        return None

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from devstack.bootstrap import es_client
 from gallery_core.contracts import load_index, load_topics
-from gallery_core.dead_letters import DeadLetter, from_connect_headers
+from gallery_core.dead_letters import decode_record
 from gallery_core.settings import Settings
 from producer.files import Accepted, inspect_file
 from producer.publisher import ImagePublisher
@@ -201,16 +201,11 @@ def await_accounted(
                 key = raw_key.decode(errors="replace")
                 if key not in outstanding:
                     continue
-                headers = _headers(msg)
-                if "__connect.errors.exception.class.name" in headers:
-                    letter = from_connect_headers(raw_key, headers)
-                else:
-                    try:
-                        letter = DeadLetter.from_json(msg.value() or b"{}")
-                    except (ValueError, TypeError):
-                        continue
-                    if letter.content_sha256 and letter.content_sha256 != outstanding[key]:
-                        continue  # a dead letter of an older version of this file
+                letter = decode_record(raw_key, msg.value(), _headers(msg), None)
+                if letter is None:
+                    continue
+                if letter.content_sha256 and letter.content_sha256 != outstanding[key]:
+                    continue  # a dead letter of an older version of this file
                 summary.dead_lettered += 1
                 summary.dead_letters.append(
                     {

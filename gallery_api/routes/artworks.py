@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from gallery_api.deps import IndexDep, StateDep
 from gallery_api.errors import NotFound
-from gallery_api.queries import Metric
+from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.routes.common import (
     ArtistQ,
     ArtworkId,
@@ -85,7 +85,7 @@ async def similar_artworks(
         k=k,
         metric=metric,
         mode=mode,
-        num_candidates=min(max(10 * k, 100), api.max_num_candidates),
+        num_candidates=num_candidates_for(k, api.max_num_candidates),
         filters=[*filters(collection, style, artist), same_model(doc)],
         exclude_ids=[artwork_id],
     )

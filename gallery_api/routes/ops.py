@@ -10,10 +10,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Annotated
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 
 from gallery_api.deps import StateDep
 from gallery_core.contracts import load_topics
-from gallery_core.dead_letters import DeadLetter, from_connect_headers
+from gallery_core.dead_letters import decode_record
 from gallery_core.settings import Settings
 
 __all__ = [
@@ -31,15 +30,12 @@ __all__ = [
     "DeadLetterItem",
     "DeadLetterList",
     "Limits",
-    "decode_dead_letter",
     "router",
 ]
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["operations"])
-
-CONNECT_HEADER = "__connect.errors.exception.class.name"
 
 
 class Limits(BaseModel):
@@ -107,38 +103,6 @@ async def collections(state: StateDep) -> CollectionList:
     )
 
 
-def decode_dead_letter(
-    key: bytes | None, value: bytes | None, headers: dict[str, bytes], timestamp_ms: int | None
-) -> DeadLetter | None:
-    """One dead-letter record in our shape; None for what is not a dead letter at all."""
-    if CONNECT_HEADER in headers:
-        letter = from_connect_headers(key, headers)
-        # Connect forwards the original vector record: its path and collection help operators.
-        try:
-            original = json.loads(value or b"")
-        except ValueError:
-            original = None
-        if isinstance(original, dict):
-            letter = replace(
-                letter,
-                path=original.get("path") if isinstance(original.get("path"), str) else None,
-                collection=(
-                    original.get("collection")
-                    if isinstance(original.get("collection"), str)
-                    else None
-                ),
-            )
-        if timestamp_ms:
-            letter = replace(letter, at=timestamp_ms / 1000)
-        return letter
-    if not value:
-        return None
-    try:
-        return DeadLetter.from_json(value)
-    except (ValueError, TypeError):
-        return None
-
-
 def _bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
@@ -151,7 +115,7 @@ def _item(
 ) -> DeadLetterItem | None:
     pairs = headers.items() if isinstance(headers, dict) else (headers or [])
     raw_headers = {k: _bytes(v) or b"" for k, v in pairs}
-    letter = decode_dead_letter(_bytes(key), _bytes(value), raw_headers, timestamp_ms)
+    letter = decode_record(_bytes(key), _bytes(value), raw_headers, timestamp_ms)
     if letter is None:
         return None
     fields = asdict(letter)

@@ -16,7 +16,7 @@ from gallery_api.errors import (
     UnprocessableImage,
     UnsupportedImage,
 )
-from gallery_api.queries import Metric
+from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.routes.common import (
     ArtistQ,
     CollectionQ,
@@ -91,7 +91,7 @@ async def search_by_image(
         k=k,
         metric=metric,
         mode=mode,
-        num_candidates=min(max(10 * k, 100), api.max_num_candidates),
+        num_candidates=num_candidates_for(k, api.max_num_candidates),
         filters=[
             *filters(collection, style, artist),
             {"term": {"model_version": state.encoder.version}},

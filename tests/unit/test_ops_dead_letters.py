@@ -1,11 +1,11 @@
-"""gallery_api.routes.ops.decode_dead_letter: our own and Kafka Connect's records, one shape."""
+"""gallery_core.dead_letters.decode_record: our own and Kafka Connect's records, one shape."""
 
 from __future__ import annotations
 
 import json
 
-from gallery_api.routes.ops import decode_dead_letter
 from gallery_core.dead_letters import DeadLetter
+from gallery_core.dead_letters import decode_record as decode_dead_letter
 
 
 def test_a_worker_dead_letter_is_read_from_its_json_value() -> None:
