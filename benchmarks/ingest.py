@@ -2,13 +2,21 @@
 
 1. Bare model: the same images, decoded and resized beforehand, through `encoder.encode` in
    batches of the worker's batch size, in this process (the worker is idle meanwhile).
-2. End to end: `gallery ingest --wait` of the same images into a collection of their own:
+   The ratio e2e / bare model is issue 3's figure.
+2. No stream: the worker's own per-image work (decode, model input, thumbnail and display
+   copy, in as many processes as the worker decodes with, then the batched model call) as a
+   one-shot script would do it, without Kafka, Faust, Connect or Elasticsearch. The ratio
+   e2e / no stream is what the streaming path itself costs.
+3. End to end: `gallery ingest --wait` of the same images into a collection of their own:
    publish -> Kafka -> worker (decode + model) -> vectors -> Connect -> searchable.
    Images/s = images / (first publish .. last searchable).
-3. Freshness: files copied one at a time into the watched folder; time from the copy to
+4. Freshness: files copied one at a time into the watched folder; time from the copy to
    searchable (polling Elasticsearch every 50 ms without realtime get, i.e. after refresh).
 
-Both throughputs run on the same CPU, one after the other; the ratio is e2e / bare model.
+All runs share the same CPU, one after the other. The CPU time of every component during
+the end-to-end run is read from /proc, and `cpu_bound_ratio` is the best ratio those costs
+allow: with every core busy all the time, e2e images/s can be at most
+cores / (CPU seconds per image, all components).
 Everything the benchmark indexed is removed again through the stream (tombstones).
 """
 
@@ -19,6 +27,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -90,6 +99,41 @@ def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -
     }
 
 
+def _no_stream_rate(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
+    """The worker's per-image work and model calls as a plain script, with no stream around it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vectorizer.media import MediaStore
+    from vectorizer.model.encoder import load_encoder
+    from vectorizer.model.preprocess import _sandbox_context
+    from vectorizer.pipeline import prepare_image
+
+    encoder = load_encoder(settings.worker.model_path)
+    batch = settings.worker.batch_size
+    blobs = [p.read_bytes() for p in images]
+    prepare = partial(
+        prepare_image,
+        input_size=encoder.input_size,
+        max_bytes=settings.limits.max_image_bytes,
+        max_pixels=settings.limits.max_image_pixels,
+        thumb=MediaStore.thumbnail_side,
+        display=MediaStore.display_side,
+    )
+    encoder.encode(np.zeros((batch, encoder.input_size, encoder.input_size, 3), np.uint8))
+    processes = settings.worker.decode_processes
+    with (
+        ProcessPoolExecutor(processes, mp_context=_sandbox_context()) as pool,
+        console.status("no-stream run: decode, thumbnails and model in one script"),
+    ):
+        pool.submit(int).result()  # start the processes before the clock
+        started = time.perf_counter()
+        for i in range(0, len(blobs), batch):
+            prepared = pool.map(prepare, blobs[i : i + batch])
+            encoder.encode(np.stack([p.pixels for p in prepared]))
+        seconds = time.perf_counter() - started
+    return {"no_stream_images_per_s": round(len(blobs) / seconds, 1)}
+
+
 def _cpu_seconds_by_group(pgids: dict[str, list[int]]) -> dict[str, float]:
     """CPU time (user + system, including reaped children) of every process in the groups."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -155,6 +199,7 @@ def _freshness(settings: Settings, images: list[Path], console: Console) -> dict
         es.close()
     ms = np.array(latencies) * 1000
     return {
+        "freshness_collection": collection,
         "freshness_files": len(images),
         "freshness_searchable": len(latencies),
         "freshness_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
@@ -167,15 +212,25 @@ def run_ingest_benchmark(
     *,
     images: int = 1000,
     fresh_files: int = 50,
+    files: list[Path] | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    console = console or Console(stderr=True)
-    files = sample_images(images + fresh_files, max_pixels=settings.limits.max_image_pixels)
-    bulk, fresh = files[:images], files[images:]
-    result: dict[str, Any] = {"images": len(bulk)}
-    result.update(_bare_model_rate(settings, bulk, console))
+    """Every figure of the module docstring, as one flat dict.
 
+    ``files`` (default: a spread of openclipart PNGs) are the images; the first
+    ``images`` go through the throughput runs and the next ``fresh_files`` the freshness run.
+    """
+    console = console or Console(stderr=True)
+    if files is None:
+        files = sample_images(images + fresh_files, max_pixels=settings.limits.max_image_pixels)
+    elif len(files) < images + fresh_files:
+        raise ValueError(f"{len(files)} files given, {images + fresh_files} needed")
+    bulk, fresh = files[:images], files[images:]
     collection = f"bench-{uuid.uuid4().hex[:8]}"
+    result: dict[str, Any] = {"images": len(bulk), "collection": collection}
+    result.update(_bare_model_rate(settings, bulk, console))
+    result.update(_no_stream_rate(settings, bulk, console))
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / collection).mkdir()
@@ -197,11 +252,23 @@ def run_ingest_benchmark(
     result["ratio_e2e_to_model"] = round(
         result["e2e_images_per_s"] / result["bare_model_images_per_s"], 3
     )
-    # Where the CPU went during the end-to-end run (2 cores are shared by everything).
+    result["ratio_e2e_to_no_stream"] = round(
+        result["e2e_images_per_s"] / result["no_stream_images_per_s"], 3
+    )
+    # Where the CPU went during the end-to-end run (the cores are shared by everything).
+    total_ms = 0.0
     for name in groups:
-        per_image = (cpu_after[name] - cpu_before[name]) / max(1, summary.indexed)
-        result[f"cpu_ms_per_image_{name}"] = round(per_image * 1000, 2)
-    result["cpu_cores"] = os.cpu_count()
+        per_image = (cpu_after[name] - cpu_before[name]) / max(1, summary.indexed) * 1000
+        result[f"cpu_ms_per_image_{name}"] = round(per_image, 2)
+        total_ms += per_image
+    cores = os.cpu_count() or 1
+    result["cpu_cores"] = cores
+    result["cpu_ms_per_image_all_components"] = round(total_ms, 2)
+    if total_ms > 0:
+        result["cpu_bound_images_per_s"] = round(cores * 1000 / total_ms, 1)
+        result["cpu_bound_ratio"] = round(
+            result["cpu_bound_images_per_s"] / result["bare_model_images_per_s"], 3
+        )
     _remove(settings, ids)
     if fresh_files:
         result.update(_freshness(settings, fresh, console))

@@ -32,7 +32,15 @@ from vectorizer.model.preprocess import (
     to_model_input,
 )
 
-__all__ = ["BatchProcessor", "DecodePool", "ImageEvent", "Output", "check_vectors"]
+__all__ = [
+    "BatchProcessor",
+    "DecodePool",
+    "ImageEvent",
+    "Output",
+    "PreparedImage",
+    "check_vectors",
+    "prepare_image",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +65,19 @@ class Output:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedImage:
     pixels: npt.NDArray[np.uint8]
     thumbnail: bytes
     display: bytes
     fields: dict[str, Any]
 
 
-def _prepare(
+def prepare_image(
     data: bytes, input_size: int, max_bytes: int, max_pixels: int, thumb: int, display: int
-) -> _Prepared:
+) -> PreparedImage:
     """Runs in a decode process: bytes -> model input, thumbnail and display copy."""
     decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    return _Prepared(
+    return PreparedImage(
         pixels=to_model_input(decoded, input_size),
         thumbnail=make_thumbnail(decoded, thumb),
         display=make_thumbnail(decoded, display),
@@ -113,10 +121,10 @@ class DecodePool:
         max_pixels: int,
         store: MediaStore,
         timeout_s: float = 60.0,
-    ) -> list[_Prepared | ImageDecodeError]:
+    ) -> list[PreparedImage | ImageDecodeError]:
         futures = [
             self._pool.submit(
-                _prepare,
+                prepare_image,
                 data,
                 input_size,
                 max_bytes,
@@ -126,7 +134,7 @@ class DecodePool:
             )
             for data in blobs
         ]
-        results: list[_Prepared | ImageDecodeError] = []
+        results: list[PreparedImage | ImageDecodeError] = []
         broken = False
         for future in futures:
             try:
@@ -207,7 +215,7 @@ class BatchProcessor:
             self.max_pixels,
             self.store,
         )
-        ready: list[tuple[int, ImageEvent, _Prepared]] = []
+        ready: list[tuple[int, ImageEvent, PreparedImage]] = []
         for (i, event), result in zip(to_decode, prepared, strict=True):
             if isinstance(result, ImageDecodeError):
                 outputs[i] = self._dead(event, Stage.DECODE, result.reason.value, result.detail)
@@ -232,7 +240,7 @@ class BatchProcessor:
         return [outputs[i] for i in range(len(events))]
 
     def _record(
-        self, event: ImageEvent, vector: npt.NDArray[np.float32], prep: _Prepared, thumb: str
+        self, event: ImageEvent, vector: npt.NDArray[np.float32], prep: PreparedImage, thumb: str
     ) -> bytes:
         h = event.headers
         meta = dict(h.metadata)
