@@ -47,6 +47,9 @@ __all__ = ["SOURCE_SIDE", "EvalReport", "run_evaluation"]
 log = logging.getLogger(__name__)
 
 SOURCE_SIDE: Final = 320
+#: Held-out originals whose shorter side is below this are reported apart ("small"): a
+#: 4-6x downscale leaves them 10-35 px, where little but the colour layout survives.
+SMALL_SOURCE_SIDE: Final = 150
 DISTRACTOR_SHARE: Final = 0.2
 METHODS: Final = ("cnn", "random_init", "histogram")
 
@@ -73,6 +76,10 @@ class EvalReport:
     thresholds: dict[str, float]
     #: family -> method -> {recall_at_1, recall_at_10, precision, recall, f1}
     perturbation: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: size group ("small", "large") -> family -> method -> recall@1 (indexed queries only)
+    by_source_size: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: size group -> number of indexed queries in it
+    source_size_counts: dict[str, int] = field(default_factory=dict)
     #: task (style, category) -> method -> {precision_at_10, map, queries}
     labels: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     plot: str | None = None
@@ -136,6 +143,8 @@ class EvalReport:
             "thresholds": self.thresholds,
             "perturbation": self.perturbation,
             "perturbation_recall_at_1_mean": {m: self.mean_recall1(m) for m in METHODS},
+            "recall_at_1_by_source_size": self.by_source_size,
+            "source_size_counts": self.source_size_counts,
             "labels": self.labels,
             "targets": self.targets(),
             "plot": self.plot,
@@ -179,6 +188,24 @@ class EvalReport:
                     for m in METHODS
                 ],
             )
+        t1c = Table(
+            title=(
+                "Copy recovery recall@1 by the original's shorter side "
+                f"(small: < {SMALL_SOURCE_SIDE} px, "
+                + ", ".join(f"{g} {n}" for g, n in self.source_size_counts.items())
+                + " queries)"
+            )
+        )
+        t1c.add_column("family")
+        groups = list(self.by_source_size)
+        for m in METHODS:
+            for g in groups:
+                t1c.add_column(f"{m}\n{g}", justify="right")
+        for fam in self.perturbation:
+            t1c.add_row(
+                fam,
+                *[f"{self.by_source_size[g][fam][m]:.3f}" for m in METHODS for g in groups],
+            )
         t2 = Table(title="Retrieval by label (leave-one-out)")
         t2.add_column("task")
         for m in METHODS:
@@ -204,7 +231,7 @@ class EvalReport:
                 str(row["value"]),
                 "[green]yes[/]" if row["met"] else "[red]no[/]",
             )
-        return [t1, t1b, t2, t3]
+        return [t1, t1b, t1c, t2, t3]
 
 
 def _beats(ours: float, theirs: float) -> bool:
@@ -268,6 +295,11 @@ def run_evaluation(
             tick(1)
 
     perturbation: dict[str, dict[str, dict[str, float]]] = {fam: {} for fam in families}
+    short = np.array([min(src.size) for src in sources[: len(indexed)]])
+    size_groups = {"small": short < SMALL_SOURCE_SIDE, "large": short >= SMALL_SOURCE_SIDE}
+    by_size: dict[str, dict[str, dict[str, float]]] = {
+        g: {fam: {} for fam in families} for g in size_groups
+    }
     labels: dict[str, dict[str, dict[str, float]]] = {"style": {}, "category": {}}
     thresholds: dict[str, float] = {}
     clip_subset = clip.subset(queries_from)
@@ -292,6 +324,9 @@ def run_evaluation(
                 "recall": ms.recall,
                 "f1": ms.f1,
             }
+            for g, members in size_groups.items():
+                own = np.flatnonzero(members)  # rows of indexed queries (they come first)
+                by_size[g][fam][name] = recall_at_k(nn[own], truth[own], 1)
         labels["style"][name] = label_retrieval(enc.encode(styles.images), styles.labels["style"])
         labels["category"][name] = label_retrieval(
             enc.encode(clip_subset.images), clip_subset.labels["genre"]
@@ -306,6 +341,8 @@ def run_evaluation(
         n_categories=int((clip_subset.labels["genre"] >= 0).sum()),
         thresholds=thresholds,
         perturbation=perturbation,
+        by_source_size=by_size,
+        source_size_counts={g: int(m.sum()) for g, m in size_groups.items()},
         labels=labels,
     )
     if plot_path is not None:
