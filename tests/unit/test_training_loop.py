@@ -8,7 +8,7 @@ import numpy as np
 
 from vectorizer.model.card import ModelCard, card_path_for
 from vectorizer.model.encoder import KerasEncoder
-from vectorizer.training.augment import Augmenter
+from vectorizer.training.augment import AugmentConfig, Augmenter
 from vectorizer.training.bench import bench_encoder
 from vectorizer.training.datasets import generated_styles
 from vectorizer.training.train import TrainConfig, train
@@ -23,6 +23,36 @@ def test_augmenter_keeps_shape_and_dtype_and_is_seeded() -> None:
     assert a.shape == x.shape and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, x)
+
+
+def test_small_source_damage_is_coarser_than_the_same_damage_at_full_size() -> None:
+    # Flat grey images, noise only: at full size the noise is per pixel; done at a small
+    # side and scaled back up, neighbouring pixels share it.
+    x = np.full((8, 64, 64, 3), 128, dtype=np.uint8)
+    only_noise = {
+        "crop_scale": (1.0, 1.0),
+        "p_rotate": 0.0,
+        "p_rot90": 0.0,
+        "p_hflip": 0.0,
+        "p_vflip": 0.0,
+        "p_colour": 0.0,
+        "p_gray": 0.0,
+        "p_blur": 0.0,
+        "p_downscale": 0.0,
+        "p_text": 0.0,
+        "p_noise": 1.0,
+        "p_jpeg": 0.0,
+    }
+    full = Augmenter(64, seed=2, config=AugmentConfig(**only_noise))(x).numpy()
+    small = Augmenter(
+        64, seed=2, config=AugmentConfig(**only_noise, p_small=1.0, small_side=(16, 17))
+    )(x).numpy()
+    assert full.shape == small.shape == x.shape and small.dtype == np.uint8
+
+    def neighbour_difference(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a.astype(np.float32), axis=2)).mean())
+
+    assert neighbour_difference(small) < 0.5 * neighbour_difference(full)
 
 
 def test_a_tiny_training_run_saves_a_loadable_model_with_its_card(tmp_path: Path) -> None:
