@@ -154,10 +154,12 @@ def train(
     queue: Annotated[
         int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
     ] = 0,
-    epochs: int = 14,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
-    max_minutes: Annotated[float, typer.Option(help="Stop after this much training.")] = 50.0,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop after this much training (default 50; --default 52).")
+    ] = None,
     min_class_count: Annotated[
         int, typer.Option(help="Classes with fewer images are not trained on.")
     ] = 5,
@@ -176,8 +178,11 @@ def train(
 
     size = size or INPUT_SIZE
     if default:
-        # The shipped recipe: multi-scale pooling + the colour/layout descriptor.
+        # The shipped recipe: multi-scale pooling + the colour/layout descriptor, and
+        # its own schedule.
         multi_scale = descriptor = True
+        epochs = epochs or recipe.DEFAULT_EPOCHS
+        max_minutes = max_minutes or recipe.DEFAULT_MAX_MINUTES
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
@@ -186,10 +191,10 @@ def train(
         queue_size=queue,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
-        epochs=epochs,
+        epochs=epochs or 14,
         steps_per_epoch=steps,
         batch_size=batch,
-        max_minutes=max_minutes,
+        max_minutes=max_minutes or 50.0,
         seed=seed,
         weights="imagenet" if imagenet else None,  # opt-in (--imagenet), needs the network
     )
@@ -201,7 +206,7 @@ def train(
             out = out or DEFAULT_MODEL_PATH
             data, notes = recipe.train_set(size, progress=track)
             parts.append(data)
-            version = version if version != "dev" else "2026.11-2"
+            version = version if version != "dev" else recipe.DEFAULT_VERSION
         else:
             out = out or Path("artifacts/models/model.keras")
             items: list[dsets.LabeledImage] = []

@@ -74,12 +74,19 @@ class AugmentConfig:
     contrast: tuple[float, float] = (0.65, 1.4)
     p_gray: float = 0.2
     p_blur: float = 0.25
+    blur_sigma: tuple[float, float] = (0.8, 2.2)  # px at the model's input size
     p_downscale: float = 0.2
+    downscale: tuple[float, float] = (2.0, 4.5)  # shrink factor before blowing back up
     p_text: float = 0.25
     p_noise: float = 0.3
     max_noise: float = 20.0
     p_jpeg: float = 0.2
     jpeg_quality: tuple[int, int] = (15, 70)
+    #: Small originals: with this probability the photometric damage (blur, downscale,
+    #: text, noise, JPEG) happens at ``small_side`` px and is then scaled back up, as it
+    #: does to a 60-110 px clip-art original or thumbnail before it is resized for the model.
+    p_small: float = 0.3
+    small_side: tuple[int, int] = (48, 112)
 
 
 class Augmenter:
@@ -142,10 +149,10 @@ class Augmenter:
         g = self._coin(n, c.p_gray)[:, None, None, None]
         return g * tf.broadcast_to(gray, tf.shape(x)) + (1 - g) * x
 
-    def _blur_down(self, x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+    def _blur_down(self, x: tf.Tensor, n: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
         c = self.cfg
-        sigma = self._u([], 0.8, 2.2)
-        r = 4
+        sigma = self._u([], *c.blur_sigma)
+        r = max(4, math.ceil(2 * c.blur_sigma[1]))
         t = tf.range(-r, r + 1, dtype=tf.float32)
         k1 = tf.exp(-(t**2) / (2 * sigma**2))
         k1 = k1 / tf.reduce_sum(k1)
@@ -154,17 +161,18 @@ class Augmenter:
         blurred = tf.nn.depthwise_conv2d(padded, k, [1, 1, 1, 1], "VALID")
         b = self._coin(n, c.p_blur)[:, None, None, None]
         x = b * blurred + (1 - b) * x
-        factor = self._u([], 2.0, 4.5)
-        small = tf.cast(tf.cast(self.size, tf.float32) / factor, tf.int32)
+        factor = self._u([], *c.downscale)
+        small = tf.maximum(tf.cast(tf.cast(size, tf.float32) / factor, tf.int32), 1)
         down = tf.image.resize(x, [small, small], method="area")
-        up = tf.image.resize(down, [self.size, self.size], method="bilinear")
+        up = tf.image.resize(down, [size, size], method="bilinear")
         d = self._coin(n, c.p_downscale)[:, None, None, None]
         return d * up + (1 - d) * x
 
-    def _text_noise(self, x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+    def _text_noise(self, x: tf.Tensor, n: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
         c = self.cfg
         idx = self.gen.uniform([n], 0, int(self.text.shape[0]), dtype=tf.int32)
-        alpha = tf.gather(self.text, idx)[..., None] * self._coin(n, c.p_text)[:, None, None, None]
+        alpha = tf.image.resize(tf.gather(self.text, idx)[..., None], [size, size], method="area")
+        alpha = alpha * self._coin(n, c.p_text)[:, None, None, None]
         ink = tf.where(self._u([n, 1, 1, 1]) < 0.5, 0.0, 255.0)
         ink = tf.where(self._u([n, 1, 1, 1]) < 0.3, self._u([n, 1, 1, 3], 0, 255), ink)
         x = x * (1 - alpha) + ink * alpha
@@ -187,14 +195,25 @@ class Augmenter:
 
         return tf.map_fn(one, (u8, q, on), fn_output_signature=tf.uint8)
 
+    def _damage(self, x: tf.Tensor, n: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
+        """Blur, downscale, text, noise and JPEG at ``size`` px; float in, rounded float out."""
+        x = self._blur_down(x, n, size)
+        x = self._text_noise(x, n, size)
+        x = tf.clip_by_value(x, 0, 255)
+        if self.cfg.p_jpeg > 0:
+            return tf.cast(self._jpeg(x, n), tf.float32)
+        return tf.round(x)
+
     def __call__(self, images: tf.Tensor) -> tf.Tensor:
         x = tf.cast(images, tf.float32)
         n = tf.shape(x)[0]
         x = self._geometry(x, n)
         x = self._colour(x, n)
-        x = self._blur_down(x, n)
-        x = self._text_noise(x, n)
-        x = tf.clip_by_value(x, 0, 255)
-        if self.cfg.p_jpeg > 0:
-            return self._jpeg(x, n)
-        return tf.cast(tf.round(x), tf.uint8)
+        out = self._damage(x, n, self.size)
+        if self.cfg.p_small > 0:
+            side = self.gen.uniform([], *self.cfg.small_side, dtype=tf.int32)
+            low = self._damage(tf.image.resize(x, [side, side], method="area"), n, side)
+            up = tf.image.resize(low, [self.size, self.size], method="bilinear")
+            on = self._coin(n, self.cfg.p_small)[:, None, None, None]
+            out = on * up + (1 - on) * out
+        return tf.cast(tf.clip_by_value(tf.round(out), 0, 255), tf.uint8)

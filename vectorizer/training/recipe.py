@@ -30,6 +30,9 @@ from vectorizer.training.datasets import (
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_MAX_MINUTES",
+    "DEFAULT_VERSION",
     "EVAL_STYLE_SEED",
     "OPENCLIPART_HOLDOUT",
     "TRAIN_STYLE_SEED",
@@ -43,6 +46,10 @@ TRAIN_STYLE_SEED: Final = 0
 EVAL_STYLE_SEED: Final = 1
 OPENCLIPART_HOLDOUT: Final = 0.2
 DEFAULT_CACHE_DIR: Final = Path("artifacts/cache")
+#: The shipped model's version and schedule (`gallery train --default`).
+DEFAULT_VERSION: Final = "2026.11-3"
+DEFAULT_EPOCHS: Final = 22
+DEFAULT_MAX_MINUTES: Final = 52.0
 
 Progress = Callable[[str, int], Callable[[int], None]]
 
