@@ -9,7 +9,10 @@
 
 The files are copied into the watched folder and the watcher publishes them, exactly as a
 user's drop would be; the demo then waits until each is searchable or dead-lettered. A second
-run finds everything in place and returns at once.
+run finds everything in place and returns at once. After a model upgrade (the worker's model
+has another version than the indexed works), the watched folder is published again, so that
+every work is vectorized by the served model: query vectors and indexed vectors must come
+from the same model to be comparable.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from PIL import Image
 from rich.console import Console
 
 from gallery_core.settings import Settings
-from producer.ingest import IngestSummary, await_accounted, dlq_offsets
+from producer.ingest import (
+    IngestSummary,
+    await_accounted,
+    dlq_offsets,
+    ingest,
+    vectorized_by_other_model,
+)
 from producer.paths import PathRejected, artwork_id, relative_path
 from producer.walk import walk_images
 
@@ -128,6 +137,24 @@ def populate_demo(
             except PathRejected:
                 continue
             expected[artwork_id(PurePosixPath(rel))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    version = served_model_version(settings)
+    stale = vectorized_by_other_model(settings, list(expected), version)
+    if stale:
+        console.print(
+            f"{len(stale)} works were vectorized by another model; publishing the watched "
+            f"folder again for model {version}"
+        )
+        ingest(settings, root, wait=False, force=True, console=console)
     summary = IngestSummary(accepted=len(expected))
-    await_accounted(settings, expected, dlq_start, summary, timeout_s, console)
+    await_accounted(
+        settings, expected, dlq_start, summary, timeout_s, console, model_version=version
+    )
     return summary
+
+
+def served_model_version(settings: Settings) -> str:
+    """The version on the card of the worker's model (no TensorFlow import)."""
+    from vectorizer.model.card import ModelCard, card_path_for
+    from vectorizer.model.encoder import DEFAULT_MODEL_PATH
+
+    return ModelCard.load(card_path_for(settings.worker.model_path or DEFAULT_MODEL_PATH)).version

@@ -27,7 +27,13 @@ from producer.sidecar import SidecarIndex
 from producer.state import Published, PublishedState
 from producer.walk import walk_images
 
-__all__ = ["IngestSummary", "await_accounted", "dlq_offsets", "ingest"]
+__all__ = [
+    "IngestSummary",
+    "await_accounted",
+    "dlq_offsets",
+    "ingest",
+    "vectorized_by_other_model",
+]
 
 
 @dataclass
@@ -141,6 +147,24 @@ def ingest(
     return summary
 
 
+def vectorized_by_other_model(settings: Settings, ids: list[str], model_version: str) -> list[str]:
+    """The ids among ``ids`` whose document was vectorized by a model other than
+    ``model_version`` (after a model upgrade they must go through the worker again)."""
+    index = load_index().name
+    stale: list[str] = []
+    with es_client(settings) as es:
+        for start in range(0, len(ids), 1000):
+            docs = es.mget(index=index, ids=ids[start : start + 1000], source=["model_version"])[
+                "docs"
+            ]
+            stale += [
+                d["_id"]
+                for d in docs
+                if d.get("found") and (d.get("_source") or {}).get("model_version") != model_version
+            ]
+    return stale
+
+
 def dlq_offsets(settings: Settings, *, end: bool = True) -> dict[int, int]:
     """Where the dead-letter topic ends now (dead letters after this belong to what follows),
     or, with ``end=False``, where it begins (to account for files dead-lettered earlier)."""
@@ -177,7 +201,12 @@ def await_accounted(
     summary: IngestSummary,
     timeout_s: float,
     console: Console,
+    *,
+    model_version: str | None = None,
 ) -> None:
+    """Wait until every id in ``expected`` (id -> content sha256) is searchable with that
+    content (and, if given, vectorized by ``model_version``) or has a dead letter after
+    ``dlq_start``; counts go into ``summary``."""
     index = load_index().name
     dlq = load_topics().dlq.name
     consumer = Consumer(
@@ -220,12 +249,18 @@ def await_accounted(
             ids = list(outstanding)
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
-                docs = es.mget(index=index, ids=chunk, source=["content_sha256"], realtime=False)[
-                    "docs"
-                ]
+                docs = es.mget(
+                    index=index,
+                    ids=chunk,
+                    source=["content_sha256", "model_version"],
+                    realtime=False,
+                )["docs"]
                 for doc in docs:
-                    if doc.get("found") and (
-                        doc["_source"].get("content_sha256") == outstanding.get(doc["_id"])
+                    source = doc.get("_source") or {}
+                    if (
+                        doc.get("found")
+                        and source.get("content_sha256") == outstanding.get(doc["_id"])
+                        and model_version in (None, source.get("model_version"))
                     ):
                         summary.indexed += 1
                         outstanding.pop(doc["_id"], None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from rich.console import Console
@@ -12,7 +13,7 @@ from rich.console import Console
 from devstack.bootstrap import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
-from producer.ingest import ingest
+from producer.ingest import IngestSummary, ingest
 from tests.integration.imagesets import broken_files, noise_png, write_many
 from tests.integration.sinkutil import count, delete_collection, new_collection, wait_for_count
 
@@ -95,5 +96,41 @@ def test_a_file_copied_slowly_is_published_once_complete(stack: Settings) -> Non
         assert doc["_source"]["width"] == 300
     finally:
         shutil.rmtree(folder)
+        wait_for_count(es, collection, 0, timeout=60)
+        es.close()
+
+
+def test_works_vectorized_by_another_model_are_told_apart(stack: Settings) -> None:
+    """After a model upgrade, `make demo` republishes what an older model vectorized."""
+    from gallery_cli.demo import served_model_version
+    from producer.ingest import await_accounted, dlq_offsets, vectorized_by_other_model
+    from producer.paths import artwork_id
+
+    collection = new_collection()
+    folder = stack.paths.watch_dir / collection
+    paths = write_many(folder, 2, seed=17)
+    es = es_client(stack)
+    try:
+        assert wait_for_count(es, collection, 2, timeout=60) == 2
+        ids = [artwork_id(PurePosixPath(f"{collection}/{p.name}")) for p in paths]
+        version = served_model_version(stack)
+        assert vectorized_by_other_model(stack, ids, version) == []
+        assert sorted(vectorized_by_other_model(stack, ids, "an-older-model")) == sorted(ids)
+
+        expected = {
+            i: hashlib.sha256(p.read_bytes()).hexdigest() for i, p in zip(ids, paths, strict=True)
+        }
+        current = IngestSummary()
+        await_accounted(
+            stack, expected, dlq_offsets(stack), current, 30, QUIET, model_version=version
+        )
+        assert current.indexed == 2
+        other = IngestSummary()
+        await_accounted(
+            stack, expected, dlq_offsets(stack), other, 1, QUIET, model_version="an-older-model"
+        )
+        assert other.indexed == 0  # still outstanding: the documents are from another model
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
         wait_for_count(es, collection, 0, timeout=60)
         es.close()
