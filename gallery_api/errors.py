@@ -6,7 +6,7 @@ ApiError                 -> its own status
 ├── PayloadTooLarge      413 upload over the limit
 ├── UnsupportedImage     415 not an image we accept (by magic bytes)
 ├── UnprocessableImage   422 an image that cannot be decoded (truncated, bomb, ...)
-├── TooManyRequests      429 too many uploads being processed
+├── TooManyRequests      429 too many uploads being processed, or from one client
 └── Unauthorized         401 admin endpoint without the right key
 """
 
@@ -41,9 +41,10 @@ class ApiError(Exception):
     status = 500
     title = "Internal error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
 
 
 class NotFound(ApiError):
@@ -89,7 +90,7 @@ def problem(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

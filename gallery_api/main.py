@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from devstack.health import es_auth
 from gallery_api.errors import install_error_handlers, problem
 from gallery_api.metrics import Metrics
+from gallery_api.ratelimit import UploadRateLimit
 from gallery_api.routes import admin, artworks, health, map, ops, search
 from gallery_api.search import ImageIndex, detect_engine
 from gallery_api.state import ApiState
@@ -85,6 +86,8 @@ def create_app(
     """The API; `encoder` and `index` default to the shipped model and mappings/paintings.json."""
     settings = settings or get_settings()
     index_spec = index or load_index()
+    # Built here, not in lifespan: a malformed limit refuses to create the app at all.
+    upload_rate = UploadRateLimit(settings.api.upload_rate_limit, settings.api.upload_rate_storage)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +112,7 @@ def create_app(
                 media=MediaStore(settings.paths.media_dir),
                 executor=executor,
                 uploads=asyncio.Semaphore(settings.api.max_concurrent_uploads),
+                upload_rate=upload_rate,
                 metrics=metrics,
             )
             logger.info(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from elasticsearch import AsyncElasticsearch
 
 from gallery_api.metrics import Metrics
+from gallery_api.ratelimit import UploadRateLimit
 from gallery_api.search import ImageIndex
 from gallery_core.settings import Settings
 from vectorizer.media import MediaStore
@@ -28,4 +29,6 @@ class ApiState:
     executor: ThreadPoolExecutor
     #: Bounds the uploads being processed at once (A7): more get 429.
     uploads: asyncio.Semaphore
+    #: Uploads per client (A7): over the limit get 429 with Retry-After.
+    upload_rate: UploadRateLimit
     metrics: Metrics

@@ -102,6 +102,11 @@ class ApiSettings(BaseModel):
     max_num_candidates: int = 2000
     #: Uploads decoded and embedded at once; more get 429 instead of queueing without bound.
     max_concurrent_uploads: int = 4
+    #: Uploads one client (address) may send, as a moving window ("60/minute"); over it: 429
+    #: with Retry-After. Counters in ``upload_rate_storage``: memory:// is per API process;
+    #: redis://host:6379 shares them between replicas.
+    upload_rate_limit: str = "60/minute"
+    upload_rate_storage: str = "memory://"
     #: Script engine for exact search: auto (painless if the cluster has it), painless, or
     #: gallery_vector (the project's plugin, on the local node).
     script_engine: str = "auto"

@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 
 from gallery_api.deps import StateDep
 from gallery_api.errors import (
@@ -53,6 +53,7 @@ def embed_upload(data: bytes, encoder: Encoder, limits: LimitSettings) -> np.nda
 
 @router.post("/search", response_model=SearchResponse)
 async def search_by_image(
+    request: Request,
     state: StateDep,
     image: Annotated[UploadFile, File(description="A JPEG, PNG, GIF, WebP, TIFF or BMP image.")],
     k: K = 10,
@@ -65,6 +66,14 @@ async def search_by_image(
     started = time.perf_counter()
     api = state.settings.api
     k = check_k(k, api.max_k)
+    client = request.client.host if request.client else "unknown"
+    wait_s = state.upload_rate.retry_after(client)
+    if wait_s is not None:
+        state.metrics.uploads_rejected.labels("rate_limited").inc()
+        raise TooManyRequests(
+            f"more than {state.upload_rate.limit} uploads from {client}; retry in {wait_s} s",
+            headers={"Retry-After": str(wait_s)},
+        )
     if state.uploads.locked():
         state.metrics.uploads_rejected.labels("busy").inc()
         raise TooManyRequests("too many images are being searched right now; retry shortly")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from rich.console import Console
 
 from devstack.bootstrap import es_client
@@ -359,3 +360,25 @@ def test_exported_neighbours_equal_what_the_api_answers(
         ).json()
         assert [n["id"] for n in exported["neighbours"]] == [h["id"] for h in answer["hits"]]
         assert exported["id"] not in {n["id"] for n in exported["neighbours"]}
+
+
+def test_a_client_over_the_upload_rate_gets_429_with_retry_after(
+    stack: Settings, real_works: tuple[str, Path]
+) -> None:
+    _, path = real_works
+    settings = stack.model_copy(
+        update={"api": stack.api.model_copy(update={"upload_rate_limit": "2/minute"})}
+    )
+    with TestClient(create_app(settings)) as limited:
+
+        def upload() -> Response:
+            return limited.post(
+                "/api/search", files={"image": ("q.png", path.read_bytes(), "image/png")}
+            )
+
+        assert [upload().status_code for _ in range(2)] == [200, 200]
+        refused = upload()
+        assert refused.status_code == 429
+        assert refused.json()["status"] == 429 and "2/minute" in refused.json()["detail"]
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert limited.get("/api/artworks", params={"limit": 1}).status_code == 200  # reads pass
