@@ -320,6 +320,9 @@ def train(
         training={
             **{k: v for k, v in asdict(cfg).items()},
             "descriptor_weights": list(DESCRIPTOR_WEIGHTS) if cfg.descriptor else None,
+            "augment": {  # as JSON holds it (ranges as lists), so a loaded card compares equal
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(augment.cfg).items()
+            },
             "train_images": len(train_set),
             "val_images": len(val_set),
             "best_epoch": best_epoch,
