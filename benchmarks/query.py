@@ -65,7 +65,7 @@ from gallery_api.queries import (
     num_candidates_for,
     script_score_query,
 )
-from gallery_api.routes.common import same_model
+from gallery_api.routes.common import model_filter
 from gallery_api.search import SOURCE_FIELDS, detect_engine
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.settings import Settings
@@ -388,7 +388,7 @@ class _Raw:
             metric=Metric.COSINE,
             field=self.spec.vector_field,
             engine=self.engine,
-            filters=[same_model({"model_version": MODEL_VERSION})],
+            filters=[model_filter(MODEL_VERSION)],
             exclude_ids=[exclude],
         )
         started = time.perf_counter()
@@ -403,7 +403,7 @@ class _Raw:
             field=self.spec.vector_field,
             k=K,
             num_candidates=self.num_candidates,
-            filters=[same_model({"model_version": MODEL_VERSION})],
+            filters=[model_filter(MODEL_VERSION)],
             exclude_ids=[exclude],
         )
         started = time.perf_counter()

@@ -181,8 +181,6 @@ def train(
         # The shipped recipe: multi-scale pooling + the colour/layout descriptor, and
         # its own schedule.
         multi_scale = descriptor = True
-        epochs = epochs or recipe.DEFAULT_EPOCHS
-        max_minutes = max_minutes or recipe.DEFAULT_MAX_MINUTES
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
@@ -191,10 +189,10 @@ def train(
         queue_size=queue,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
-        epochs=epochs or 14,
+        epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),
         steps_per_epoch=steps,
         batch_size=batch,
-        max_minutes=max_minutes or 50.0,
+        max_minutes=max_minutes or (recipe.DEFAULT_MAX_MINUTES if default else 50.0),
         seed=seed,
         weights="imagenet" if imagenet else None,  # opt-in (--imagenet), needs the network
     )

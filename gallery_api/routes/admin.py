@@ -51,23 +51,22 @@ def _publish(state: StateDep, action: str, artwork_id: str, path: str | None) ->
         raise ApiError(f"Kafka did not accept the record: {failures[0]}")
 
 
-@router.delete("/{artwork_id}", status_code=202)
-async def delete_artwork(artwork_id: ArtworkId, state: StateDep, _: AdminDep) -> dict[str, str]:
+async def _through_stream(state: StateDep, action: str, artwork_id: str) -> None:
     doc = await state.index.get(check_id(artwork_id))
     if doc is None:
         raise NotFound(f"no artwork {artwork_id}")
     await asyncio.get_running_loop().run_in_executor(
-        state.executor, _publish, state, "delete", artwork_id, doc.get("path")
+        state.executor, _publish, state, action, artwork_id, doc.get("path")
     )
+
+
+@router.delete("/{artwork_id}", status_code=202)
+async def delete_artwork(artwork_id: ArtworkId, state: StateDep, _: AdminDep) -> dict[str, str]:
+    await _through_stream(state, "delete", artwork_id)
     return {"status": "accepted", "detail": "a delete was published; it takes effect in seconds"}
 
 
 @router.post("/{artwork_id}/reindex", status_code=202)
 async def reindex_artwork(artwork_id: ArtworkId, state: StateDep, _: AdminDep) -> dict[str, str]:
-    doc = await state.index.get(check_id(artwork_id))
-    if doc is None:
-        raise NotFound(f"no artwork {artwork_id}")
-    await asyncio.get_running_loop().run_in_executor(
-        state.executor, _publish, state, "reindex", artwork_id, doc.get("path")
-    )
+    await _through_stream(state, "reindex", artwork_id)
     return {"status": "accepted", "detail": "the source file was published again"}

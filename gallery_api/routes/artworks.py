@@ -10,24 +10,15 @@ from fastapi.responses import FileResponse
 
 from gallery_api.deps import IndexDep, StateDep
 from gallery_api.errors import NotFound
-from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.routes.common import (
-    ArtistQ,
     ArtworkId,
     CollectionQ,
-    K,
-    MetricQ,
-    ModeQ,
-    StyleQ,
+    SimilarQueryDep,
     check_id,
-    check_k,
-    filters,
-    same_model,
+    find_similar,
     to_artwork,
-    to_hit,
 )
 from gallery_api.schemas import Artwork, ArtworkList, SimilarResponse
-from gallery_api.search import Mode
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
@@ -63,38 +54,24 @@ async def get_artwork(artwork_id: ArtworkId, index: IndexDep) -> Artwork:
 
 @router.get("/{artwork_id}/similar", response_model=SimilarResponse)
 async def similar_artworks(
-    artwork_id: ArtworkId,
-    state: StateDep,
-    k: K = 10,
-    metric: MetricQ = Metric.COSINE,
-    mode: ModeQ = Mode.EXACT,
-    collection: CollectionQ = None,
-    style: StyleQ = None,
-    artist: ArtistQ = None,
+    artwork_id: ArtworkId, state: StateDep, query: SimilarQueryDep
 ) -> SimilarResponse:
     started = time.perf_counter()
-    api = state.settings.api
-    k = check_k(k, api.max_k)
     doc = await state.index.get(check_id(artwork_id), with_vector=True)
     if doc is None:
         raise NotFound(f"no artwork {artwork_id}")
     vector = doc.pop(state.index.spec.vector_field)
-    searched = time.perf_counter()
-    hits = await state.index.similar(
+    hits = await find_similar(
+        state,
         vector,
-        k=k,
-        metric=metric,
-        mode=mode,
-        num_candidates=num_candidates_for(k, api.max_num_candidates),
-        filters=[*filters(collection, style, artist), same_model(doc)],
+        query,
+        model_version=doc.get("model_version"),
+        source="id",
         exclude_ids=[artwork_id],
-    )
-    state.metrics.searches.labels(mode.value, metric.value, "id").observe(
-        time.perf_counter() - searched
     )
     return SimilarResponse(
         query=to_artwork(doc),
-        hits=[to_hit(d, s) for d, s in hits],
+        hits=hits,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
     )
 

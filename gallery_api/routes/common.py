@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
+from gallery_api.deps import StateDep
 from gallery_api.errors import BadRequest
-from gallery_api.queries import Metric
+from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.schemas import Artwork, Hit
 from gallery_api.search import Mode
+from gallery_api.state import ApiState
 
-__all__ = ["ArtworkId", "check_k", "same_model", "to_artwork", "to_hit"]
+__all__ = [
+    "ArtworkId",
+    "SimilarQuery",
+    "SimilarQueryDep",
+    "check_k",
+    "find_similar",
+    "model_filter",
+    "to_artwork",
+    "to_hit",
+]
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 
@@ -51,13 +65,67 @@ def filters(collection: str | None, style: str | None, artist: str | None) -> li
     return out
 
 
-def same_model(doc: dict[str, Any]) -> dict[str, Any]:
-    """Vectors of different models are not comparable: compare with the query's model only.
+def model_filter(model_version: str | None) -> dict[str, Any]:
+    """Vectors of different models are not comparable: compare within one model version only.
 
     While a collection is being re-vectorized after a model change, works not yet redone are
     left out of the answers instead of being ranked by meaningless scores.
     """
-    return {"term": {"model_version": doc.get("model_version") or ""}}
+    return {"term": {"model_version": model_version or ""}}
+
+
+@dataclass(frozen=True)
+class SimilarQuery:
+    """The query parameters shared by similar-by-id and search-by-upload."""
+
+    k: int
+    metric: Metric
+    mode: Mode
+    filters: list[dict[str, Any]]
+
+
+def similar_query(
+    state: StateDep,
+    k: K = 10,
+    metric: MetricQ = Metric.COSINE,
+    mode: ModeQ = Mode.EXACT,
+    collection: CollectionQ = None,
+    style: StyleQ = None,
+    artist: ArtistQ = None,
+) -> SimilarQuery:
+    return SimilarQuery(
+        check_k(k, state.settings.api.max_k), metric, mode, filters(collection, style, artist)
+    )
+
+
+SimilarQueryDep = Annotated[SimilarQuery, Depends(similar_query)]
+
+
+async def find_similar(
+    state: ApiState,
+    vector: Sequence[float],
+    query: SimilarQuery,
+    *,
+    model_version: str | None,
+    source: str,
+    exclude_ids: Sequence[str] = (),
+) -> list[Hit]:
+    """The ``query.k`` works nearest to ``vector`` among those of ``model_version``; the search
+    time is recorded in the ``searches`` histogram under ``source`` (id, upload)."""
+    started = time.perf_counter()
+    hits = await state.index.similar(
+        vector,
+        k=query.k,
+        metric=query.metric,
+        mode=query.mode,
+        num_candidates=num_candidates_for(query.k, state.settings.api.max_num_candidates),
+        filters=[*query.filters, model_filter(model_version)],
+        exclude_ids=list(exclude_ids),
+    )
+    state.metrics.searches.labels(query.mode.value, query.metric.value, source).observe(
+        time.perf_counter() - started
+    )
+    return [to_hit(d, s) for d, s in hits]
 
 
 def to_artwork(doc: dict[str, Any], duplicates: list[str] | None = None) -> Artwork:

@@ -16,20 +16,8 @@ from gallery_api.errors import (
     UnprocessableImage,
     UnsupportedImage,
 )
-from gallery_api.queries import Metric, num_candidates_for
-from gallery_api.routes.common import (
-    ArtistQ,
-    CollectionQ,
-    K,
-    MetricQ,
-    ModeQ,
-    StyleQ,
-    check_k,
-    filters,
-    to_hit,
-)
+from gallery_api.routes.common import SimilarQueryDep, find_similar
 from gallery_api.schemas import SearchResponse
-from gallery_api.search import Mode
 from gallery_core.settings import LimitSettings
 from vectorizer.errors import DecodeReason, ImageDecodeError
 from vectorizer.model.encoder import Encoder
@@ -56,16 +44,9 @@ async def search_by_image(
     request: Request,
     state: StateDep,
     image: Annotated[UploadFile, File(description="A JPEG, PNG, GIF, WebP, TIFF or BMP image.")],
-    k: K = 10,
-    metric: MetricQ = Metric.COSINE,
-    mode: ModeQ = Mode.EXACT,
-    collection: CollectionQ = None,
-    style: StyleQ = None,
-    artist: ArtistQ = None,
+    query: SimilarQueryDep,
 ) -> SearchResponse:
     started = time.perf_counter()
-    api = state.settings.api
-    k = check_k(k, api.max_k)
     client = request.client.host if request.client else "unknown"
     wait_s = state.upload_rate.retry_after(client)
     if wait_s is not None:
@@ -94,22 +75,7 @@ async def search_by_image(
             if exc.reason is DecodeReason.TOO_LARGE:
                 raise PayloadTooLarge(str(exc)) from None
             raise UnprocessableImage(str(exc)) from None
-    searched = time.perf_counter()
-    hits = await state.index.similar(
-        vector.tolist(),
-        k=k,
-        metric=metric,
-        mode=mode,
-        num_candidates=num_candidates_for(k, api.max_num_candidates),
-        filters=[
-            *filters(collection, style, artist),
-            {"term": {"model_version": state.encoder.version}},
-        ],
+    hits = await find_similar(
+        state, vector.tolist(), query, model_version=state.encoder.version, source="upload"
     )
-    state.metrics.searches.labels(mode.value, metric.value, "upload").observe(
-        time.perf_counter() - searched
-    )
-    return SearchResponse(
-        hits=[to_hit(d, s) for d, s in hits],
-        took_ms=round((time.perf_counter() - started) * 1000, 2),
-    )
+    return SearchResponse(hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 2))

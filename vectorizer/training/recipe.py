@@ -19,6 +19,7 @@ from typing import Final
 
 import numpy as np
 
+from vectorizer.styles import STYLE_NAMES
 from vectorizer.training.datasets import (
     OPENCLIPART_ROOT,
     ArrayDataset,
@@ -79,6 +80,21 @@ def _noop(_: str, __: int) -> Callable[[int], None]:
     return lambda _n: None
 
 
+def _styles(
+    seed: int, size: int, per_style: int, cache_dir: Path, progress: Progress, label: str
+) -> ArrayDataset:
+    """Generated images of every style (cached); the progress bar only when rendering."""
+    return _cached(
+        cache_dir / f"styles-seed{seed}-{size}-{per_style}",
+        lambda: generated_styles(
+            per_style,
+            seed=seed,
+            size=size,
+            progress=progress(label, per_style * len(STYLE_NAMES)),
+        ),
+    )
+
+
 def _openclipart_split(
     size: int, cache_dir: Path, root: Path, progress: Progress
 ) -> tuple[ArrayDataset, ArrayDataset]:
@@ -109,15 +125,7 @@ def train_set(
     progress: Progress = _noop,
 ) -> tuple[ArrayDataset, list[str]]:
     """Generated styles (seed 0) + the non-held-out clip art, and a description of each."""
-    styles = _cached(
-        cache_dir / f"styles-seed{TRAIN_STYLE_SEED}-{size}-{per_style}",
-        lambda: generated_styles(
-            per_style,
-            seed=TRAIN_STYLE_SEED,
-            size=size,
-            progress=progress("rendering styles", per_style * 13),
-        ),
-    )
+    styles = _styles(TRAIN_STYLE_SEED, size, per_style, cache_dir, progress, "rendering styles")
     clip, _ = _openclipart_split(size, cache_dir, openclipart_root, progress)
     notes = [
         f"{len(styles)} generated images, {len(styles.classes['style'])} styles x {per_style} "
@@ -137,14 +145,8 @@ def eval_sets(
     progress: Progress = _noop,
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """``(held-out generated styles (seed 1), held-out openclipart)``."""
-    styles = _cached(
-        cache_dir / f"styles-seed{EVAL_STYLE_SEED}-{size}-{per_style}",
-        lambda: generated_styles(
-            per_style,
-            seed=EVAL_STYLE_SEED,
-            size=size,
-            progress=progress("rendering held-out styles", per_style * 13),
-        ),
+    styles = _styles(
+        EVAL_STYLE_SEED, size, per_style, cache_dir, progress, "rendering held-out styles"
     )
     _, clip = _openclipart_split(size, cache_dir, openclipart_root, progress)
     return styles, clip
