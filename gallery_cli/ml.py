@@ -154,6 +154,13 @@ def train(
     queue: Annotated[
         int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
     ] = 0,
+    hard_negatives: Annotated[
+        float,
+        typer.Option(
+            help="Share of each batch (0..0.5) drawn as nearest neighbours of the others, "
+            "mined every epoch (hard negatives for the copy-detection loss)."
+        ),
+    ] = 0.0,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
@@ -187,6 +194,7 @@ def train(
         multi_scale=multi_scale,
         descriptor=descriptor,
         queue_size=queue,
+        hard_negative_share=hard_negatives,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),

@@ -139,3 +139,23 @@ def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
     assert result.card.training["descriptor_weights"] is not None
     v = KerasEncoder.load(tmp_path / "d.keras").encode(data.images[:2])
     assert v.shape == (2, DESCRIPTOR_DIMS + 8)
+
+
+def test_hard_negative_batches_train_from_the_second_epoch(tmp_path: Path) -> None:
+    data = generated_styles(3, seed=2, size=SIZE, render_size=64, workers=1)
+    cfg = TrainConfig(
+        input_size=SIZE,
+        embedding_dim=8,
+        width=0.25,
+        batch_size=8,
+        epochs=2,
+        steps_per_epoch=2,
+        val_fraction=0.2,
+        hard_negative_share=0.5,
+        hard_negative_k=3,
+        seed=2,
+    )
+    result = train(data, tmp_path / "h.keras", cfg)
+    assert len(result.history) == 2
+    assert all(np.isfinite(r["train_contrastive"]) for r in result.history)
+    assert result.card.training["hard_negative_share"] == 0.5

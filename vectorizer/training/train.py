@@ -58,6 +58,12 @@ class TrainConfig:
     #: Embeddings of recent batches kept as extra negatives for the contrastive loss
     #: (a memory bank; 0 disables). More negatives -> finer instance discrimination.
     queue_size: int = 0
+    #: Share of each batch (0..0.5) made of hard negatives: one nearest neighbour (by the
+    #: model's own clean embeddings, mined every epoch from the second on) per anchor
+    #: (`hard_negatives`). 0 draws the whole batch at random.
+    hard_negative_share: float = 0.0
+    #: How many nearest neighbours of each image a hard negative is drawn from.
+    hard_negative_k: int = 10
     #: Sampling weight of an image is count(class) ** -balance (1: every class equally).
     balance: float = 0.7
     val_fraction: float = 0.08
@@ -127,6 +133,12 @@ def train(
         make_training_model,
     )
     from vectorizer.training.augment import Augmenter
+    from vectorizer.training.hard_negatives import (
+        grey_thumbnails,
+        hard_negative_batch,
+        near_duplicates,
+        nearest_neighbours,
+    )
 
     cfg = config
     if data.images.shape[1] != cfg.input_size:
@@ -252,6 +264,29 @@ def train(
 
     probs = balanced_sampler(train_set.labels, cfg.balance)
     rng = np.random.default_rng(cfg.seed)
+    thumbs = grey_thumbnails(train_set.images) if cfg.hard_negative_share > 0 else None
+    mined: tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None = None
+
+    def mine() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        assert thumbs is not None
+        emb = np.concatenate(
+            [
+                infer(train_set.images[i : i + 128])["embedding"].numpy()
+                for i in range(0, len(train_set), 128)
+            ]
+        )
+        neighbours = nearest_neighbours(emb, cfg.hard_negative_k)
+        usable = ~near_duplicates(thumbs, neighbours)
+        log.info("mined neighbours; %.2f%% of pairs are near-duplicates", 100 * (1 - usable.mean()))
+        return neighbours, usable
+
+    def draw_batch() -> npt.NDArray[np.int64]:
+        if mined is None:
+            return rng.choice(len(train_set), cfg.batch_size, replace=False, p=probs)
+        return hard_negative_batch(
+            rng, probs, mined[0], mined[1], cfg.batch_size, cfg.hard_negative_share
+        )
+
     history: list[dict[str, float]] = []
     best = -math.inf
     best_epoch = 0
@@ -261,13 +296,15 @@ def train(
     best_path = ckpt_dir / "best.keras"
     for epoch in range(1, cfg.epochs + 1):
         sums: dict[str, float] = {}
+        if cfg.hard_negative_share > 0 and epoch > 1:
+            mined = mine()
         task = (
             progress.add_task(f"epoch {epoch}/{cfg.epochs}", total=cfg.steps_per_epoch)
             if progress
             else None
         )
         for s in range(cfg.steps_per_epoch):
-            idx = rng.choice(len(train_set), cfg.batch_size, replace=False, p=probs)
+            idx = draw_batch()
             labels = {h: tf.constant(train_set.labels[h][idx]) for h in head_names}
             losses = step(tf.constant(train_set.images[idx]), tf.constant(idx, tf.int64), labels)
             for k, v in losses.items():
