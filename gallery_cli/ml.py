@@ -161,6 +161,13 @@ def train(
             "mined every epoch (hard negatives for the copy-detection loss)."
         ),
     ] = 0.0,
+    clean_views: Annotated[
+        float,
+        typer.Option(
+            help="Probability (0..1) that a contrastive pair is (original, augmented copy) "
+            "rather than two augmented copies."
+        ),
+    ] = 0.0,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
@@ -195,6 +202,7 @@ def train(
         descriptor=descriptor,
         queue_size=queue,
         hard_negative_share=hard_negatives,
+        clean_view_share=clean_views,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),

@@ -25,6 +25,16 @@ def test_augmenter_keeps_shape_and_dtype_and_is_seeded() -> None:
     assert not np.array_equal(a, x)
 
 
+def test_pairs_are_original_and_copy_at_clean_share_one_and_two_copies_at_zero() -> None:
+    x = np.random.default_rng(3).integers(0, 256, (6, SIZE, SIZE, 3), dtype=np.uint8)
+    clean = Augmenter(SIZE, seed=4).pair(x, clean_share=1.0).numpy()
+    both = Augmenter(SIZE, seed=4).pair(x, clean_share=0.0).numpy()
+    assert clean.shape == both.shape == (12, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(clean[:6], x)
+    assert not any(np.array_equal(clean[6 + i], x[i]) for i in range(6))
+    assert not any(np.array_equal(both[i], x[i]) for i in range(6))
+
+
 def test_small_source_damage_is_coarser_than_the_same_damage_at_full_size() -> None:
     # Flat grey images, noise only: at full size the noise is per pixel; done at a small
     # side and scaled back up, neighbouring pixels share it.
@@ -141,7 +151,7 @@ def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
     assert v.shape == (2, DESCRIPTOR_DIMS + 8)
 
 
-def test_hard_negative_batches_train_from_the_second_epoch(tmp_path: Path) -> None:
+def test_hard_negative_batches_and_clean_views_train(tmp_path: Path) -> None:
     data = generated_styles(3, seed=2, size=SIZE, render_size=64, workers=1)
     cfg = TrainConfig(
         input_size=SIZE,
@@ -153,9 +163,11 @@ def test_hard_negative_batches_train_from_the_second_epoch(tmp_path: Path) -> No
         val_fraction=0.2,
         hard_negative_share=0.5,
         hard_negative_k=3,
+        clean_view_share=0.5,
         seed=2,
     )
     result = train(data, tmp_path / "h.keras", cfg)
     assert len(result.history) == 2
     assert all(np.isfinite(r["train_contrastive"]) for r in result.history)
     assert result.card.training["hard_negative_share"] == 0.5
+    assert result.card.training["clean_view_share"] == 0.5

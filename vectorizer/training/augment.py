@@ -204,6 +204,19 @@ class Augmenter:
             return tf.cast(self._jpeg(x, n), tf.float32)
         return tf.round(x)
 
+    def pair(self, images: tf.Tensor, clean_share: float = 0.0) -> tf.Tensor:
+        """Two views of each image, stacked ``[first views; second views]`` (2n images).
+
+        With probability ``clean_share`` an image's first view is the image itself
+        (the contrastive pair is then original vs. damaged copy, as in copy search);
+        otherwise both views are augmented independently.
+        """
+        first = self(images)
+        if clean_share > 0:
+            clean = self._u([tf.shape(images)[0], 1, 1, 1]) < clean_share
+            first = tf.where(clean, tf.cast(images, tf.uint8), first)
+        return tf.concat([first, self(images)], axis=0)
+
     def __call__(self, images: tf.Tensor) -> tf.Tensor:
         x = tf.cast(images, tf.float32)
         n = tf.shape(x)[0]

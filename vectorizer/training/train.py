@@ -64,6 +64,10 @@ class TrainConfig:
     hard_negative_share: float = 0.0
     #: How many nearest neighbours of each image a hard negative is drawn from.
     hard_negative_k: int = 10
+    #: Probability that an image's first view is the image itself, unaugmented: the
+    #: pair is then (original, damaged copy), as in copy search, where the index holds
+    #: originals. 0: both views are always augmented (SimCLR).
+    clean_view_share: float = 0.0
     #: Sampling weight of an image is count(class) ** -balance (1: every class equally).
     balance: float = 0.7
     val_fraction: float = 0.08
@@ -215,7 +219,7 @@ def train(
     def step(
         images: tf.Tensor, ids: tf.Tensor, labels: dict[str, tf.Tensor]
     ) -> dict[str, tf.Tensor]:
-        views = tf.concat([augment(images), augment(images)], axis=0)
+        views = augment.pair(images, cfg.clean_view_share)
         with tf.GradientTape() as tape:
             out = model(views, training=True)
             losses = {
