@@ -151,6 +151,13 @@ def train(
             "learned embedding, inside the model."
         ),
     ] = False,
+    input_blur: Annotated[
+        float,
+        typer.Option(
+            help="Sigma (px) of a fixed Gaussian blur in front of the CNN, inside the model "
+            "(0: none)."
+        ),
+    ] = 0.0,
     queue: Annotated[
         int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
     ] = 0,
@@ -200,6 +207,7 @@ def train(
         width=width,
         multi_scale=multi_scale,
         descriptor=descriptor,
+        input_blur=input_blur,
         queue_size=queue,
         hard_negative_share=hard_negatives,
         clean_view_share=clean_views,

@@ -140,3 +140,33 @@ def test_descriptor_model_round_trips_through_a_keras_file(tmp_path: Path) -> No
     loaded = keras.saving.load_model(path, compile=False)
     x = _images(2)
     np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
+
+
+def test_low_pass_is_a_gaussian_blur_with_mirrored_edges() -> None:
+    import scipy.ndimage as ndi
+
+    from vectorizer.model.build import GaussianLowPass
+
+    x = np.random.default_rng(1).uniform(0, 255, (2, 24, 24, 3)).astype(np.float32)
+    out = np.asarray(GaussianLowPass(1.2)(x))
+    expected = ndi.gaussian_filter(x, (0, 1.2, 1.2, 0), mode="reflect", truncate=3.0)
+    np.testing.assert_allclose(out, expected, atol=1e-3)
+    assert out.std() < 0.5 * x.std()  # white noise loses most of its variance
+    with pytest.raises(ValueError, match="sigma"):
+        GaussianLowPass(0.0)
+
+
+def test_input_blur_sits_in_front_of_the_backbone_and_round_trips(tmp_path: Path) -> None:
+    model = make_embedding_model(
+        input_size=SIZE, embedding_dim=128, width=0.25, descriptor=True, input_blur=1.0
+    )
+    assert model.get_layer("low_pass").sigma == 1.0
+    path = tmp_path / "b.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    x = _images(2)
+    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
+    # Same weights without the blur give another vector: the layer is really in the path.
+    plain = make_embedding_model(input_size=SIZE, embedding_dim=128, width=0.25, descriptor=True)
+    plain.set_weights(model.get_weights())
+    assert not np.allclose(plain(x, training=False), model(x, training=False), atol=1e-3)

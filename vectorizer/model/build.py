@@ -29,6 +29,7 @@ per class, so what the heads learn is exactly what cosine kNN search uses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
@@ -43,6 +44,7 @@ __all__ = [
     "DESCRIPTOR_DIMS",
     "DESCRIPTOR_WEIGHTS",
     "EMBEDDING_LAYER",
+    "GaussianLowPass",
     "LEARNED_LAYER",
     "LayoutDescriptor",
     "MAX_EMBEDDING_DIM",
@@ -121,6 +123,46 @@ def _compact_features(x: Any, width: float, seed: int, multi_scale: bool) -> Any
     pooled.append(layers.GlobalAveragePooling2D(name="avg_pool")(x))
     pooled.append(layers.GlobalMaxPooling2D(name="max_pool")(x))
     return layers.Concatenate(name="pooled")(pooled)
+
+
+@keras.saving.register_keras_serializable(package="gallery")
+class GaussianLowPass(layers.Layer):  # type: ignore[misc]
+    """A fixed Gaussian blur of ``sigma`` px (separable, edges mirrored), no trained weights.
+
+    In front of the CNN it removes what no copy of a picture keeps anyway (pixel noise,
+    JPEG blocks, the aliasing of a thumbnail blown back up), so the features are
+    computed from the part of the image that survives; training sees the same input.
+    """
+
+    def __init__(self, sigma: float, **kwargs: Any):
+        super().__init__(**kwargs)
+        if sigma <= 0:
+            raise ValueError("sigma must be positive")
+        self.sigma = float(sigma)
+        self.radius = max(1, math.ceil(3 * self.sigma))
+
+    def _kernel_1d(self) -> Any:
+        ops = keras.ops
+        t = ops.arange(-self.radius, self.radius + 1, dtype="float32")
+        k = ops.exp(-(t**2) / (2 * self.sigma**2))
+        return k / ops.sum(k)
+
+    def call(self, x: Any) -> Any:
+        ops = keras.ops
+        r = self.radius
+        channels = x.shape[-1]
+        k = self._kernel_1d()
+        x = ops.pad(x, [[0, 0], [r, r], [r, r], [0, 0]], mode="symmetric")
+        rows = ops.tile(ops.reshape(k, (2 * r + 1, 1, 1, 1)), (1, 1, channels, 1))
+        cols = ops.tile(ops.reshape(k, (1, 2 * r + 1, 1, 1)), (1, 1, channels, 1))
+        x = ops.depthwise_conv(x, rows, strides=1, padding="valid")
+        return ops.depthwise_conv(x, cols, strides=1, padding="valid")
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sigma": self.sigma}
 
 
 @keras.saving.register_keras_serializable(package="gallery")
@@ -240,6 +282,7 @@ def make_embedding_model(
     multi_scale: bool = False,
     descriptor: bool = False,
     descriptor_weights: tuple[float, float, float] = DESCRIPTOR_WEIGHTS,
+    input_blur: float = 0.0,
     seed: int = 0,
 ) -> keras.Model:
     """uint8 ``(None, S, S, 3)`` -> float32 ``(None, embedding_dim)`` with unit L2 norm.
@@ -250,6 +293,8 @@ def make_embedding_model(
     stage. ``descriptor`` joins a fixed `LayoutDescriptor` (``DESCRIPTOR_DIMS`` of the
     ``embedding_dim``) to the learned vector, with cosine shares ``descriptor_weights``
     (learned, grey, colour); the learned part is the layer `LEARNED_LAYER`.
+    ``input_blur`` > 0 puts a fixed `GaussianLowPass` of that sigma (px at the input
+    size) in front of the backbone (the descriptor still reads the unblurred input).
     """
     backbone = Backbone(backbone)
     if descriptor and embedding_dim <= DESCRIPTOR_DIMS:
@@ -264,6 +309,8 @@ def make_embedding_model(
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="image")
     # Rescaling casts to float32; scale 1 keeps 0..255 (the backbones scale themselves).
     x = layers.Rescaling(1.0, name="to_float")(inputs)
+    if input_blur > 0:
+        x = GaussianLowPass(input_blur, name="low_pass")(x)
     if backbone is Backbone.COMPACT:
         features = _compact_features(x, width, seed, multi_scale)
     else:

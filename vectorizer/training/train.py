@@ -44,6 +44,9 @@ class TrainConfig:
     multi_scale: bool = False
     #: Join the fixed colour/layout descriptor to the served embedding (`LayoutDescriptor`).
     descriptor: bool = False
+    #: Sigma (px at the input size) of a fixed Gaussian blur in front of the backbone
+    #: (`GaussianLowPass`); 0: none.
+    input_blur: float = 0.0
     input_size: int = 160
     embedding_dim: int = 256
     batch_size: int = 48
@@ -163,6 +166,7 @@ def train(
         width=cfg.width,
         multi_scale=cfg.multi_scale,
         descriptor=cfg.descriptor,
+        input_blur=cfg.input_blur,
         seed=cfg.seed,
     )
     model = make_training_model(emb_model, heads, seed=cfg.seed)
