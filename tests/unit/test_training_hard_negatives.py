@@ -10,6 +10,7 @@ from vectorizer.training.hard_negatives import (
     hard_negative_batch,
     near_duplicates,
     nearest_neighbours,
+    same_label,
 )
 
 
@@ -74,3 +75,12 @@ def test_share_above_one_half_is_refused() -> None:
     nb = np.zeros((4, 1), dtype=np.int64)
     with pytest.raises(ValueError, match="share"):
         hard_negative_batch(np.random.default_rng(0), np.full(4, 0.25), nb, nb == 0, 4, 0.75)
+
+
+def test_pairs_with_one_label_are_marked_and_unlabelled_images_never_match() -> None:
+    labels = np.array([0, 0, 1, -1, -1], dtype=np.int32)
+    neighbours = np.array([[1, 2], [0, 3], [0, 1], [4, 0], [3, 2]])
+    np.testing.assert_array_equal(
+        same_label(labels, neighbours),
+        [[True, False], [True, False], [False, False], [False, False], [False, False]],
+    )

@@ -12,7 +12,8 @@ pushes exactly the confusable pairs apart (batch-level hard-negative mining).
 Near-duplicates (the same drawing at another resolution, which the exact-duplicate
 filter of `datasets.load_arrays` keeps) must not be pushed apart: `near_duplicates`
 marks neighbour pairs whose 32 px grey thumbnails are almost equal, and they are
-never drawn.
+never drawn. Nor are pairs that share a label the model is meant to cluster by
+(`same_label`; the training loop applies it to the style head).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "hard_negative_batch",
     "near_duplicates",
     "nearest_neighbours",
+    "same_label",
 ]
 
 #: Mean absolute difference (0..255 grey levels) of two 32 px grey thumbnails below which
@@ -83,6 +85,14 @@ def near_duplicates(
     """``(n, k)``: True where neighbour ``neighbours[i, j]`` looks the same as image ``i``."""
     diff = np.abs(thumbs[:, None, :] - thumbs[neighbours]).mean(axis=2)
     out: npt.NDArray[np.bool_] = diff < max_diff
+    return out
+
+
+def same_label(
+    labels: npt.NDArray[np.int32], neighbours: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """``(n, k)``: True where image ``i`` and ``neighbours[i, j]`` carry the same label (>= 0)."""
+    out: npt.NDArray[np.bool_] = (labels[:, None] == labels[neighbours]) & (labels[:, None] >= 0)
     return out
 
 

@@ -67,6 +67,9 @@ class TrainConfig:
     hard_negative_share: float = 0.0
     #: How many nearest neighbours of each image a hard negative is drawn from.
     hard_negative_k: int = 10
+    #: Heads whose classes are meant to cluster: a neighbour with the anchor's label in
+    #: one of them is not a hard negative (two pictures of one style should stay close).
+    hard_negative_skip_shared: tuple[str, ...] = ("style",)
     #: Probability that an image's first view is the image itself, unaugmented: the
     #: pair is then (original, damaged copy), as in copy search, where the index holds
     #: originals. 0: both views are always augmented (SimCLR).
@@ -145,6 +148,7 @@ def train(
         hard_negative_batch,
         near_duplicates,
         nearest_neighbours,
+        same_label,
     )
 
     cfg = config
@@ -285,6 +289,9 @@ def train(
         )
         neighbours = nearest_neighbours(emb, cfg.hard_negative_k)
         usable = ~near_duplicates(thumbs, neighbours)
+        for head in cfg.hard_negative_skip_shared:
+            if head in train_set.labels:
+                usable &= ~same_label(train_set.labels[head], neighbours)
         log.info("mined neighbours; %.2f%% of pairs are near-duplicates", 100 * (1 - usable.mean()))
         return neighbours, usable
 
@@ -363,7 +370,7 @@ def train(
         notes=notes,
         metrics={k: round(v, 4) for k, v in best_record.items() if k.startswith("val_")},
         training={
-            **{k: v for k, v in asdict(cfg).items()},
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
             "descriptor_weights": list(DESCRIPTOR_WEIGHTS) if cfg.descriptor else None,
             "augment": {  # as JSON holds it (ranges as lists), so a loaded card compares equal
                 k: list(v) if isinstance(v, tuple) else v for k, v in asdict(augment.cfg).items()
