@@ -16,6 +16,12 @@ from vectorizer.training.train import TrainConfig, train
 SIZE = 32
 
 
+def _tiny_config(**overrides: object) -> TrainConfig:
+    """A training run small enough for a unit test: 32 px, a quarter-width CNN."""
+    base: dict[str, object] = {"input_size": SIZE, "width": 0.25, "val_fraction": 0.3}
+    return TrainConfig(**{**base, **overrides})  # type: ignore[arg-type]
+
+
 def test_augmenter_keeps_shape_and_dtype_and_is_seeded() -> None:
     x = np.random.default_rng(0).integers(0, 256, (4, SIZE, SIZE, 3), dtype=np.uint8)
     a = Augmenter(SIZE, seed=1)(x).numpy()
@@ -67,14 +73,11 @@ def test_small_source_damage_is_coarser_than_the_same_damage_at_full_size() -> N
 
 def test_a_tiny_training_run_saves_a_loadable_model_with_its_card(tmp_path: Path) -> None:
     data = generated_styles(3, seed=0, size=SIZE, render_size=64, workers=1)
-    cfg = TrainConfig(
-        input_size=SIZE,
+    cfg = _tiny_config(
         embedding_dim=16,
-        width=0.25,
         batch_size=8,
         epochs=2,
         steps_per_epoch=2,
-        val_fraction=0.3,
         seed=0,
     )
     out = tmp_path / "m.keras"
@@ -92,14 +95,11 @@ def test_a_tiny_training_run_saves_a_loadable_model_with_its_card(tmp_path: Path
 
 def test_experimental_options_train_too(tmp_path: Path) -> None:
     data = generated_styles(2, seed=1, size=SIZE, render_size=64, workers=1)
-    cfg = TrainConfig(
-        input_size=SIZE,
+    cfg = _tiny_config(
         embedding_dim=8,
-        width=0.25,
         batch_size=6,
         epochs=1,
         steps_per_epoch=3,
-        val_fraction=0.3,
         multi_scale=True,
         queue_size=12,
         seed=1,
@@ -131,14 +131,11 @@ def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
     from vectorizer.model.build import DESCRIPTOR_DIMS
 
     data = generated_styles(2, seed=1, size=SIZE, render_size=64, workers=1)
-    cfg = TrainConfig(
-        input_size=SIZE,
+    cfg = _tiny_config(
         embedding_dim=DESCRIPTOR_DIMS + 8,
-        width=0.25,
         batch_size=6,
         epochs=1,
         steps_per_epoch=2,
-        val_fraction=0.3,
         descriptor=True,
         queue_size=12,
         seed=1,
@@ -153,10 +150,8 @@ def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
 
 def test_hard_negative_batches_and_clean_views_train(tmp_path: Path) -> None:
     data = generated_styles(3, seed=2, size=SIZE, render_size=64, workers=1)
-    cfg = TrainConfig(
-        input_size=SIZE,
+    cfg = _tiny_config(
         embedding_dim=8,
-        width=0.25,
         batch_size=8,
         epochs=2,
         steps_per_epoch=2,

@@ -81,10 +81,18 @@ def near_duplicates(
     thumbs: npt.NDArray[np.float32],
     neighbours: npt.NDArray[np.int64],
     max_diff: float = NEAR_DUPLICATE_DIFF,
+    *,
+    chunk: int = 512,
 ) -> npt.NDArray[np.bool_]:
-    """``(n, k)``: True where neighbour ``neighbours[i, j]`` looks the same as image ``i``."""
-    diff = np.abs(thumbs[:, None, :] - thumbs[neighbours]).mean(axis=2)
-    out: npt.NDArray[np.bool_] = diff < max_diff
+    """``(n, k)``: True where neighbour ``neighbours[i, j]`` looks the same as image ``i``.
+
+    Works in chunks of rows, so memory stays ``chunk x k`` thumbnails.
+    """
+    out = np.empty(neighbours.shape, dtype=np.bool_)
+    for start in range(0, len(neighbours), chunk):
+        rows = thumbs[start : start + chunk, None, :]
+        diff = np.abs(rows - thumbs[neighbours[start : start + chunk]]).mean(axis=2)
+        out[start : start + chunk] = diff < max_diff
     return out
 
 

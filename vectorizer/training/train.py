@@ -112,6 +112,11 @@ def balanced_sampler(
     return out
 
 
+def _as_json(settings: Any) -> dict[str, Any]:
+    """A dataclass's fields as JSON holds them (tuples as lists): a loaded card compares equal."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()}
+
+
 def _split(
     n: int, fraction: float, seed: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -249,13 +254,16 @@ def train(
     def infer(images: tf.Tensor) -> dict[str, tf.Tensor]:
         return model(images, training=False)  # type: ignore[no-any-return]
 
+    def infer_all(images: npt.NDArray[np.uint8]) -> list[dict[str, tf.Tensor]]:
+        return [infer(images[i : i + 128]) for i in range(0, len(images), 128)]
+
     val_aug = Augmenter(cfg.input_size, cfg.seed + 999)
     val_views = np.concatenate(
         [val_aug(val_set.images[i : i + 64]).numpy() for i in range(0, len(val_set), 64)]
     )
 
     def evaluate() -> dict[str, float]:
-        outs = [infer(val_set.images[i : i + 128]) for i in range(0, len(val_set), 128)]
+        outs = infer_all(val_set.images)
         metrics: dict[str, float] = {}
         for h in head_names:
             pred = np.concatenate([o[h].numpy().argmax(1) for o in outs])
@@ -263,12 +271,7 @@ def train(
             if (y >= 0).any():
                 metrics[f"val_{h}_accuracy"] = float((pred[y >= 0] == y[y >= 0]).mean())
         emb = np.concatenate([o["embedding"].numpy() for o in outs])
-        qv = np.concatenate(
-            [
-                infer(val_views[i : i + 128])["embedding"].numpy()
-                for i in range(0, len(val_views), 128)
-            ]
-        )
+        qv = np.concatenate([o["embedding"].numpy() for o in infer_all(val_views)])
         nearest = (qv @ emb.T).argmax(1)
         metrics["val_copy_recall_at_1"] = float((nearest == np.arange(len(emb))).mean())
         metrics["val_score"] = float(np.mean(list(metrics.values())))
@@ -281,18 +284,17 @@ def train(
 
     def mine() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         assert thumbs is not None
-        emb = np.concatenate(
-            [
-                infer(train_set.images[i : i + 128])["embedding"].numpy()
-                for i in range(0, len(train_set), 128)
-            ]
-        )
+        emb = np.concatenate([o["embedding"].numpy() for o in infer_all(train_set.images)])
         neighbours = nearest_neighbours(emb, cfg.hard_negative_k)
         usable = ~near_duplicates(thumbs, neighbours)
         for head in cfg.hard_negative_skip_shared:
             if head in train_set.labels:
                 usable &= ~same_label(train_set.labels[head], neighbours)
-        log.info("mined neighbours; %.2f%% of pairs are near-duplicates", 100 * (1 - usable.mean()))
+        log.info(
+            "mined neighbours; %.2f%% of pairs are not drawn (near-duplicates or same %s)",
+            100 * (1 - usable.mean()),
+            "/".join(cfg.hard_negative_skip_shared),
+        )
         return neighbours, usable
 
     def draw_batch() -> npt.NDArray[np.int64]:
@@ -370,11 +372,9 @@ def train(
         notes=notes,
         metrics={k: round(v, 4) for k, v in best_record.items() if k.startswith("val_")},
         training={
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
+            **_as_json(cfg),
             "descriptor_weights": list(DESCRIPTOR_WEIGHTS) if cfg.descriptor else None,
-            "augment": {  # as JSON holds it (ranges as lists), so a loaded card compares equal
-                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(augment.cfg).items()
-            },
+            "augment": _as_json(augment.cfg),
             "train_images": len(train_set),
             "val_images": len(val_set),
             "best_epoch": best_epoch,
