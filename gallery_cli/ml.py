@@ -162,19 +162,27 @@ def train(
         int, typer.Option(help="Queued embeddings used as extra negatives (experimental).")
     ] = 0,
     hard_negatives: Annotated[
-        float,
+        float | None,
         typer.Option(
             help="Share of each batch (0..0.5) drawn as nearest neighbours of the others, "
-            "mined every epoch (hard negatives for the copy-detection loss)."
+            "mined every epoch (hard negatives for the copy-detection loss). "
+            "Default 0; --default: 0.5."
         ),
-    ] = 0.0,
+    ] = None,
     clean_views: Annotated[
-        float,
+        float | None,
         typer.Option(
             help="Probability (0..1) that a contrastive pair is (original, augmented copy) "
-            "rather than two augmented copies."
+            "rather than two augmented copies. Default 0; --default: 0.5."
         ),
-    ] = 0.0,
+    ] = None,
+    crop_aspect: Annotated[
+        float | None,
+        typer.Option(
+            help="Largest width/height ratio of a training crop, stretched back to a "
+            "square (1: square crops only). Default 1; --default: the recipe's."
+        ),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
@@ -192,6 +200,7 @@ def train(
     _quiet_tensorflow()
     from vectorizer.model.encoder import DEFAULT_MODEL_PATH
     from vectorizer.model.spec import EMBEDDING_DIM, INPUT_SIZE
+    from vectorizer.styles import STYLE_NAMES
     from vectorizer.training import datasets as dsets
     from vectorizer.training import recipe
     from vectorizer.training.train import TrainConfig
@@ -199,9 +208,12 @@ def train(
 
     size = size or INPUT_SIZE
     if default:
-        # The shipped recipe: multi-scale pooling + the colour/layout descriptor, and
-        # its own schedule.
+        # The shipped recipe: multi-scale pooling + the colour/layout descriptor, mined
+        # hard negatives and clean first views, and its own schedule.
         multi_scale = descriptor = True
+        hard_negatives = recipe.DEFAULT_HARD_NEGATIVES if hard_negatives is None else hard_negatives
+        clean_views = recipe.DEFAULT_CLEAN_VIEWS if clean_views is None else clean_views
+        crop_aspect = recipe.DEFAULT_CROP_ASPECT if crop_aspect is None else crop_aspect
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
@@ -209,8 +221,9 @@ def train(
         descriptor=descriptor,
         input_blur=input_blur,
         queue_size=queue,
-        hard_negative_share=hard_negatives,
-        clean_view_share=clean_views,
+        hard_negative_share=hard_negatives or 0.0,
+        clean_view_share=clean_views or 0.0,
+        crop_aspect=crop_aspect or 1.0,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),
@@ -253,7 +266,7 @@ def train(
                         styles_per_class,
                         seed=recipe.TRAIN_STYLE_SEED,
                         size=size,
-                        progress=track("rendering styles", styles_per_class * 13),
+                        progress=track("rendering styles", styles_per_class * len(STYLE_NAMES)),
                     )
                 )
                 notes.append(f"{styles_per_class} generated images per style")

@@ -79,6 +79,18 @@ def test_shipped_default_model_loads_and_matches_the_spec() -> None:
     np.testing.assert_allclose(np.linalg.norm(enc.encode(x), axis=1), 1.0, rtol=1e-5)
 
 
+def test_shipped_default_model_is_the_one_the_recipe_trains() -> None:
+    """`gallery train --default` settings and the shipped weights must not drift apart."""
+    from vectorizer.training import recipe
+
+    card = load_encoder().card
+    assert card.version == recipe.DEFAULT_VERSION
+    assert card.trained and card.training["epochs"] == recipe.DEFAULT_EPOCHS
+    assert card.training["multi_scale"] is True and card.training["descriptor"] is True
+    assert card.training["hard_negative_share"] == recipe.DEFAULT_HARD_NEGATIVES
+    assert card.training["clean_view_share"] == recipe.DEFAULT_CLEAN_VIEWS
+
+
 def test_random_init_baseline_is_seeded_and_differs_from_the_trained_weights(
     saved_model: Path,
 ) -> None:
