@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,26 @@ def test_shipped_default_model_is_the_one_the_recipe_trains() -> None:
     assert card.training["multi_scale"] is True and card.training["descriptor"] is True
     assert card.training["hard_negative_share"] == recipe.DEFAULT_HARD_NEGATIVES
     assert card.training["clean_view_share"] == recipe.DEFAULT_CLEAN_VIEWS
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_ten_thousand_sequential_encodes_keep_memory_flat() -> None:
+    # RELIABILITY W11 (TF #44711): a worker encodes forever, one batch after another.
+    enc = load_encoder()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, enc.input_size, enc.input_size, 3), dtype=np.uint8)
+    sizes = [1, 2, 3, 5, 8, 13, 16]  # varying batch sizes must not retrace the graph
+    for i in range(300):
+        enc.encode(images[: sizes[i % len(sizes)]])
+    before = _rss_bytes()
+    for i in range(10_000):
+        enc.encode(images[i % 8 : i % 8 + 1 + i % 2])
+    grown = _rss_bytes() - before
+    assert grown < 24 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 10,000 encodes"
 
 
 def test_random_init_baseline_is_seeded_and_differs_from_the_trained_weights(
