@@ -176,13 +176,6 @@ def train(
             "rather than two augmented copies. Default 0; --default: 0.5."
         ),
     ] = None,
-    crop_aspect: Annotated[
-        float | None,
-        typer.Option(
-            help="Largest width/height ratio of a training crop, stretched back to a "
-            "square (1: square crops only). Default 1; --default: the recipe's."
-        ),
-    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
@@ -213,7 +206,6 @@ def train(
         multi_scale = descriptor = True
         hard_negatives = recipe.DEFAULT_HARD_NEGATIVES if hard_negatives is None else hard_negatives
         clean_views = recipe.DEFAULT_CLEAN_VIEWS if clean_views is None else clean_views
-        crop_aspect = recipe.DEFAULT_CROP_ASPECT if crop_aspect is None else crop_aspect
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
@@ -223,7 +215,6 @@ def train(
         queue_size=queue,
         hard_negative_share=hard_negatives or 0.0,
         clean_view_share=clean_views or 0.0,
-        crop_aspect=crop_aspect or 1.0,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
         epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),

@@ -62,10 +62,6 @@ class AugmentConfig:
     """Probabilities and ranges of each augmentation (per image)."""
 
     crop_scale: tuple[float, float] = (0.55, 1.0)  # side of the crop / side of the image
-    #: Largest width/height ratio of a crop, drawn log-uniformly (1: square crops only).
-    #: A copy cropped to another aspect is stretched back to a square by the model's
-    #: resize, as a 60 % x 80 % crop of a collection image is.
-    max_aspect: float = 1.0
     p_rotate: float = 0.4
     max_degrees: float = 30.0
     p_rot90: float = 0.1
@@ -112,22 +108,18 @@ class Augmenter:
         c = self.cfg
         s = float(self.size)
         scale = self._u([n], *c.crop_scale)
-        sx = sy = scale
-        if c.max_aspect > 1.0:  # no extra draw when off: the random stream stays as it was
-            log_aspect = self._u([n], -1.0, 1.0) * (0.5 * math.log(c.max_aspect))
-            sx = tf.minimum(scale * tf.exp(log_aspect), 1.0)
-            sy = tf.minimum(scale * tf.exp(-log_aspect), 1.0)
         theta = self._u([n], -c.max_degrees, c.max_degrees) * (math.pi / 180)
         theta *= self._coin(n, c.p_rotate)
         quarter = tf.cast(self.gen.uniform([n], 1, 4, dtype=tf.int32), tf.float32) * (math.pi / 2)
         theta += quarter * self._coin(n, c.p_rot90)
         flip = 1.0 - 2.0 * self._coin(n, c.p_hflip)
         vflip = 1.0 - 2.0 * self._coin(n, c.p_vflip)
-        tx = self._u([n], -1, 1) * (1.0 - sx) * s / 2
-        ty = self._u([n], -1, 1) * (1.0 - sy) * s / 2
+        room = (1.0 - scale) * s / 2
+        tx = self._u([n], -1, 1) * room
+        ty = self._u([n], -1, 1) * room
         cos, sin = tf.cos(theta), tf.sin(theta)
-        a0, a1 = cos * flip * sx, -sin * vflip * sy
-        b0, b1 = sin * flip * sx, cos * vflip * sy
+        a0, a1 = cos * flip * scale, -sin * vflip * scale
+        b0, b1 = sin * flip * scale, cos * vflip * scale
         ctr = s / 2
         a2 = ctr + tx - (a0 * ctr + a1 * ctr)
         b2 = ctr + ty - (b0 * ctr + b1 * ctr)

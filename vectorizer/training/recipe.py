@@ -32,7 +32,6 @@ from vectorizer.training.datasets import (
 __all__ = [
     "DEFAULT_CACHE_DIR",
     "DEFAULT_CLEAN_VIEWS",
-    "DEFAULT_CROP_ASPECT",
     "DEFAULT_EPOCHS",
     "DEFAULT_HARD_NEGATIVES",
     "DEFAULT_MAX_MINUTES",
@@ -59,8 +58,6 @@ DEFAULT_MAX_MINUTES: Final = 52.0
 #: 2026.11-3 (vectorizer/README.md, attempt 9).
 DEFAULT_HARD_NEGATIVES: Final = 0.5
 DEFAULT_CLEAN_VIEWS: Final = 0.5
-#: Square training crops only (`--crop-aspect`).
-DEFAULT_CROP_ASPECT: Final = 1.0
 
 Progress = Callable[[str, int], Callable[[int], None]]
 

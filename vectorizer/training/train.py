@@ -74,9 +74,6 @@ class TrainConfig:
     #: pair is then (original, damaged copy), as in copy search, where the index holds
     #: originals. 0: both views are always augmented (SimCLR).
     clean_view_share: float = 0.0
-    #: Largest width/height ratio of a training crop (`AugmentConfig.max_aspect`; 1:
-    #: square crops only).
-    crop_aspect: float = 1.0
     #: Sampling weight of an image is count(class) ** -balance (1: every class equally).
     balance: float = 0.7
     val_fraction: float = 0.08
@@ -150,7 +147,7 @@ def train(
         make_embedding_model,
         make_training_model,
     )
-    from vectorizer.training.augment import AugmentConfig, Augmenter
+    from vectorizer.training.augment import Augmenter
     from vectorizer.training.hard_negatives import (
         grey_thumbnails,
         hard_negative_batch,
@@ -192,8 +189,7 @@ def train(
         warmup_steps=warmup,
     )
     opt = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
-    augment_cfg = AugmentConfig(max_aspect=cfg.crop_aspect)
-    augment = Augmenter(cfg.input_size, cfg.seed, augment_cfg)
+    augment = Augmenter(cfg.input_size, cfg.seed)
     head_names = sorted(heads)
 
     def masked_ce(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -261,7 +257,7 @@ def train(
     def infer_all(images: npt.NDArray[np.uint8]) -> list[dict[str, tf.Tensor]]:
         return [infer(images[i : i + 128]) for i in range(0, len(images), 128)]
 
-    val_aug = Augmenter(cfg.input_size, cfg.seed + 999, augment_cfg)
+    val_aug = Augmenter(cfg.input_size, cfg.seed + 999)
     val_views = np.concatenate(
         [val_aug(val_set.images[i : i + 64]).numpy() for i in range(0, len(val_set), 64)]
     )
