@@ -103,7 +103,13 @@ def ingest(
     wait: Annotated[
         bool, typer.Option(help="Return once each image is searchable or dead-lettered.")
     ] = False,
-    force: Annotated[bool, typer.Option(help="Publish files again even if unchanged.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Publish images again even if unchanged (after a model change). A refused "
+            "file is dead-lettered once per version either way."
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 1800.0,
     as_json: JsonFlag = False,
 ) -> None:

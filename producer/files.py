@@ -19,7 +19,16 @@ from producer.sidecar import SidecarIndex, layout_metadata
 from vectorizer.errors import DecodeReason
 from vectorizer.model.preprocess import sniff_format
 
-__all__ = ["Accepted", "Refused", "inspect_file"]
+__all__ = ["Accepted", "Refused", "file_version", "inspect_file"]
+
+
+def file_version(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of `path` itself (a link is not followed), or None if it is gone."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)

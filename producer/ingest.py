@@ -7,6 +7,7 @@ large, not an image) are reported as `rejected` and dead-lettered too.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from devstack.bootstrap import es_client
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.dead_letters import decode_record
 from gallery_core.settings import Settings
-from producer.files import Accepted, inspect_file
+from producer.files import Accepted, file_version, inspect_file
 from producer.publisher import ImagePublisher
 from producer.sidecar import SidecarIndex
 from producer.state import Published, PublishedState
@@ -103,6 +104,16 @@ def ingest(
 
         return callback
 
+    def refused(key: str, version: tuple[int, int] | None) -> Any:
+        def callback(err: Any, msg: Any) -> None:
+            if err is not None:
+                with lock:
+                    summary.failed_delivery.append({"path": key, "error": str(err)})
+            elif version is not None:
+                state.put_refusal(root, key, version)
+
+        return callback
+
     with (
         ImagePublisher(settings, topics.images.name, topics.dlq.name) as publisher,
         _progress(console) as progress,
@@ -133,7 +144,12 @@ def ingest(
                         "detail": result.letter.detail,
                     }
                 )
-                publisher.publish_dead_letter(result.letter, lambda err, msg: None)
+                # Each version of a refused file is dead-lettered once, even with `force`
+                # (which re-vectorizes images; a refusal does not depend on the model).
+                key = os.path.relpath(path, root)
+                version = file_version(path)
+                if version is None or state.refusal(root, key) != version:
+                    publisher.publish_dead_letter(result.letter, refused(key, version))
             progress.advance(task)
         progress.update(task, total=progress.tasks[task].completed)
         left = publisher.flush(120)

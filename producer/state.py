@@ -5,6 +5,10 @@ the artwork id, size, mtime and content hash of the last *delivered* publication
 written only from a delivery report, so a producer killed between produce() and flush()
 publishes those files again on restart (P4); since the id is the same, the document is
 overwritten, not duplicated.
+
+A second table remembers each refused file's version (size, mtime) once its dead letter
+was delivered, so a restarted watcher or a re-run of `gallery ingest` does not
+dead-letter the same unchanged file again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class PublishedState:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS published (root TEXT, rel TEXT, artwork_id TEXT, "
                 "size INTEGER, mtime_ns INTEGER, sha256 TEXT, PRIMARY KEY (root, rel))"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS refused (root TEXT, rel TEXT, size INTEGER, "
+                "mtime_ns INTEGER, PRIMARY KEY (root, rel))"
             )
 
     def get(self, root: Path, rel: str) -> Published | None:
@@ -69,6 +77,25 @@ class PublishedState:
         if prefix:
             items = [i for i in items if i.rel.startswith(prefix.rstrip("/") + "/")]
         return items
+
+    def refusal(self, root: Path, rel: str) -> tuple[int, int] | None:
+        """The (size, mtime_ns) of `rel` when its dead letter was delivered, if it was."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT size, mtime_ns FROM refused WHERE root = ? AND rel = ?", (str(root), rel)
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def put_refusal(self, root: Path, rel: str, signature: tuple[int, int]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?)", (str(root), rel, *signature)
+            )
+
+    def drop_refusal(self, root: Path, rel: str) -> None:
+        if self.refusal(root, rel) is not None:  # a read first: most files were never refused
+            with self._lock:
+                self._db.execute("DELETE FROM refused WHERE root = ? AND rel = ?", (str(root), rel))
 
     def close(self) -> None:
         with self._lock:

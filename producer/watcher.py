@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -34,7 +35,7 @@ from watchdog.observers import Observer
 
 from gallery_core.image_records import ImageHeaders
 from gallery_core.settings import Settings
-from producer.files import Accepted, inspect_file
+from producer.files import Accepted, file_version, inspect_file
 from producer.paths import collection_of, is_ignored
 from producer.publisher import ImagePublisher
 from producer.sidecar import SIDECAR_NAMES, SidecarIndex
@@ -63,14 +64,6 @@ class _Handler(FileSystemEventHandler):
         self.events.put(event)
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns)
-
-
 class FolderWatcher:
     def __init__(
         self, settings: Settings, publisher: ImagePublisher, state: PublishedState
@@ -81,7 +74,6 @@ class FolderWatcher:
         self.state = state
         self.sidecars = SidecarIndex(self.root)
         self.pending: dict[Path, _Pending] = {}
-        self.refused: dict[Path, tuple[int, int] | None] = {}
         self.events: queue.Queue[FileSystemEvent] = queue.Queue()
         self.heartbeat = settings.paths.run_dir / "producer" / "heartbeat"
 
@@ -90,16 +82,18 @@ class FolderWatcher:
     def consider(self, path: Path) -> None:
         """Publish `path` if it is a new or changed image; dead-letter it if refused."""
         result = inspect_file(self.root, path, self.sidecars, self.settings.limits)
+        key = os.path.relpath(path, self.root)
         if not isinstance(result, Accepted):
-            signature = _signature(path)
-            if self.refused.get(path, ()) != signature:
-                self.refused[path] = signature
+            version = file_version(path)
+            if version is None or self.state.refusal(self.root, key) != version:
                 logger.warning(
                     "refused %s: %s %s", path, result.letter.reason, result.letter.detail
                 )
-                self.publisher.publish_dead_letter(result.letter, _log_failure)
+                self.publisher.publish_dead_letter(
+                    result.letter, _remember_refusal(self.state, self.root, key, version)
+                )
             return
-        self.refused.pop(path, None)
+        self.state.drop_refusal(self.root, key)
         rel = result.rel.as_posix()
         before = self.state.get(self.root, rel)
         if before is not None and before.sha256 == result.headers.content_sha256:
@@ -185,7 +179,7 @@ class FolderWatcher:
             return
         self.sidecars.invalidate(folder)
         for image in walk_images(path.parent):
-            self.refused.pop(image, None)
+            self.state.drop_refusal(self.root, os.path.relpath(image, self.root))
             published = self.state.get(self.root, os.path.relpath(image, self.root))
             if published is not None:
                 self.state.delete(self.root, published.rel)  # force republish with new metadata
@@ -219,7 +213,7 @@ class FolderWatcher:
         now = time.monotonic()
         settle = self.settings.producer.settle_s
         for path, entry in list(self.pending.items()):
-            signature = _signature(path)
+            signature = file_version(path)
             if signature is None:  # gone before it settled
                 del self.pending[path]
                 continue
@@ -258,6 +252,15 @@ class FolderWatcher:
                 )
 
 
-def _log_failure(err: Any, msg: Any) -> None:
-    if err is not None:
-        logger.error("dead letter not delivered: %s", err)
+def _remember_refusal(
+    state: PublishedState, root: Path, key: str, version: tuple[int, int] | None
+) -> Callable[[Any, Any], None]:
+    """Delivery callback of a dead letter: once delivered, that version is not sent again."""
+
+    def delivered(err: Any, msg: Any) -> None:
+        if err is not None:
+            logger.error("dead letter for %s not delivered: %s", key, err)
+        elif version is not None:
+            state.put_refusal(root, key, version)
+
+    return delivered

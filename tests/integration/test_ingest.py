@@ -13,7 +13,7 @@ from rich.console import Console
 from devstack.bootstrap import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
-from producer.ingest import IngestSummary, ingest
+from producer.ingest import IngestSummary, dlq_offsets, ingest
 from tests.integration.imagesets import broken_files, noise_png, write_many
 from tests.integration.sinkutil import count, delete_collection, new_collection, wait_for_count
 
@@ -42,8 +42,11 @@ def test_ingest_accounts_for_every_file_and_dead_letters_each_broken_one(
     with es_client(stack) as es:
         assert count(es, collection) == 12
 
+    dlq_before = dlq_offsets(stack)
     again = ingest(stack, root, wait=True, timeout_s=60, console=QUIET)
     assert again.accepted == 0 and again.unchanged == summary.accepted
+    # the refused files are reported again, but not dead-lettered a second time
+    assert len(again.rejected) == len(summary.rejected) and dlq_offsets(stack) == dlq_before
     with es_client(stack) as es:
         delete_collection(stack, es, collection)
 
@@ -103,7 +106,7 @@ def test_a_file_copied_slowly_is_published_once_complete(stack: Settings) -> Non
 def test_works_vectorized_by_another_model_are_told_apart(stack: Settings) -> None:
     """After a model upgrade, `make demo` republishes what an older model vectorized."""
     from gallery_cli.demo import served_model_version
-    from producer.ingest import await_accounted, dlq_offsets, vectorized_by_other_model
+    from producer.ingest import await_accounted, vectorized_by_other_model
     from producer.paths import artwork_id
 
     collection = new_collection()

@@ -108,6 +108,28 @@ def test_a_refused_file_is_dead_lettered_once_per_version(watcher: FolderWatcher
     assert len(pub(watcher).dead_letters) == 2
 
 
+def test_a_restarted_watcher_does_not_dead_letter_an_unchanged_refused_file_again(
+    watcher: FolderWatcher,
+) -> None:
+    path = watcher.root / "notes.jpg"
+    path.write_text("not an image")
+    watcher.sync()
+    restarted = FolderWatcher(watcher.settings, FakePublisher(), watcher.state)  # type: ignore[arg-type]
+    restarted.sync()
+    assert len(pub(watcher).dead_letters) == 1 and pub(restarted).dead_letters == []
+
+
+def test_a_refusal_whose_dead_letter_failed_is_sent_again(watcher: FolderWatcher) -> None:
+    path = watcher.root / "notes.jpg"
+    path.write_text("not an image")
+    pub(watcher).fail = True
+    watcher.consider(path)
+    pub(watcher).fail = False
+    watcher.consider(path)
+    watcher.consider(path)
+    assert len(pub(watcher).dead_letters) == 2
+
+
 def test_delete_and_move_events_tombstone_the_old_path(watcher: FolderWatcher) -> None:
     a = watcher.root / "a.png"
     a.write_bytes(png_bytes((6, 6, 6)))
