@@ -109,7 +109,7 @@ def ingest(
             if err is not None:
                 with lock:
                     summary.failed_delivery.append({"path": key, "error": str(err)})
-            elif version is not None:
+            else:
                 state.put_refusal(root, key, version)
 
         return callback
@@ -148,7 +148,7 @@ def ingest(
                 # (which re-vectorizes images; a refusal does not depend on the model).
                 key = os.path.relpath(path, root)
                 version = file_version(path)
-                if version is None or state.refusal(root, key) != version:
+                if not state.already_refused(root, key, version):
                     publisher.publish_dead_letter(result.letter, refused(key, version))
             progress.advance(task)
         progress.update(task, total=progress.tasks[task].completed)

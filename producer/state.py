@@ -86,10 +86,17 @@ class PublishedState:
             ).fetchone()
         return (int(row[0]), int(row[1])) if row else None
 
-    def put_refusal(self, root: Path, rel: str, signature: tuple[int, int]) -> None:
+    def already_refused(self, root: Path, rel: str, version: tuple[int, int] | None) -> bool:
+        """True if this version of `rel` was dead-lettered already (a gone file never was)."""
+        return version is not None and self.refusal(root, rel) == version
+
+    def put_refusal(self, root: Path, rel: str, version: tuple[int, int] | None) -> None:
+        """Remember that this version's dead letter was delivered (a gone file: nothing)."""
+        if version is None:
+            return
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?)", (str(root), rel, *signature)
+                "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?)", (str(root), rel, *version)
             )
 
     def drop_refusal(self, root: Path, rel: str) -> None:

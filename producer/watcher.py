@@ -85,7 +85,7 @@ class FolderWatcher:
         key = os.path.relpath(path, self.root)
         if not isinstance(result, Accepted):
             version = file_version(path)
-            if version is None or self.state.refusal(self.root, key) != version:
+            if not self.state.already_refused(self.root, key, version):
                 logger.warning(
                     "refused %s: %s %s", path, result.letter.reason, result.letter.detail
                 )
@@ -179,8 +179,9 @@ class FolderWatcher:
             return
         self.sidecars.invalidate(folder)
         for image in walk_images(path.parent):
-            self.state.drop_refusal(self.root, os.path.relpath(image, self.root))
-            published = self.state.get(self.root, os.path.relpath(image, self.root))
+            rel = os.path.relpath(image, self.root)
+            self.state.drop_refusal(self.root, rel)
+            published = self.state.get(self.root, rel)
             if published is not None:
                 self.state.delete(self.root, published.rel)  # force republish with new metadata
             self._mark(image)
@@ -260,7 +261,7 @@ def _remember_refusal(
     def delivered(err: Any, msg: Any) -> None:
         if err is not None:
             logger.error("dead letter for %s not delivered: %s", key, err)
-        elif version is not None:
+        else:
             state.put_refusal(root, key, version)
 
     return delivered
