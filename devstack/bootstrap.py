@@ -30,7 +30,18 @@ from devstack.health import connector_status, es_auth
 from gallery_core.contracts import ConnectorSpec, IndexSpec, TopicSpec
 from gallery_core.settings import Settings
 
-__all__ = ["ensure_connector", "ensure_index", "ensure_topics", "es_client"]
+__all__ = [
+    "REVECTORIZE_META",
+    "ensure_connector",
+    "ensure_index",
+    "ensure_topics",
+    "es_client",
+    "needs_republish",
+    "republished",
+]
+
+#: Mapping `_meta` key of an index re-created empty for a model with another vector size.
+REVECTORIZE_META = "revectorize_watched_folder"
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +101,15 @@ def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
 # --- Elasticsearch index ------------------------------------------------------------------------
 
 
-def ensure_index(es: Elasticsearch, spec: IndexSpec) -> bool:
-    """Create the index if missing (True); otherwise add new fields and check the vector dims."""
+def ensure_index(es: Elasticsearch, spec: IndexSpec, *, recreate_on_new_dims: bool = False) -> bool:
+    """Create the index if missing (True); otherwise add new fields and check the vector dims.
+
+    A model with another vector size needs a new index: with ``recreate_on_new_dims`` (the
+    local stack) the old one is deleted and created anew, marked `REVECTORIZE_META` so that
+    the watched folder is published again (`needs_republish`); otherwise it is an error.
+    The old vectors could not be compared with the new model's anyway: the index is a
+    derived view, rebuilt by vectorizing the images again.
+    """
     if not es.indices.exists(index=spec.name):
         es.indices.create(index=spec.name, settings=spec.settings, mappings=spec.mappings)
         logger.info("created index %s", spec.name)
@@ -99,13 +117,36 @@ def ensure_index(es: Elasticsearch, spec: IndexSpec) -> bool:
     current = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     have = current.get("properties", {}).get(spec.vector_field, {}).get("dims")
     if have is not None and int(have) != spec.dims:
-        raise ComponentError(
-            "elasticsearch",
-            f"index {spec.name} has {spec.vector_field}.dims={have} but mappings/ say "
-            f"{spec.dims}: re-create the index (and replay the vectors topic) to change models",
+        if not recreate_on_new_dims:
+            raise ComponentError(
+                "elasticsearch",
+                f"index {spec.name} has {spec.vector_field}.dims={have} but mappings/ say "
+                f"{spec.dims}: re-create the index and re-ingest the images to change models",
+            )
+        logger.warning(
+            "index %s holds %s-dim vectors and the model makes %d: re-creating it empty; "
+            "the watched folder is published again",
+            spec.name,
+            have,
+            spec.dims,
         )
+        es.indices.delete(index=spec.name)
+        mappings = {**spec.mappings, "_meta": {REVECTORIZE_META: True}}
+        es.indices.create(index=spec.name, settings=spec.settings, mappings=mappings)
+        return True
     es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
     return False
+
+
+def needs_republish(es: Elasticsearch, spec: IndexSpec) -> bool:
+    """Was the index re-created empty for a new vector size (and not yet refilled)?"""
+    meta = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"].get("_meta") or {}
+    return bool(meta.get(REVECTORIZE_META))
+
+
+def republished(es: Elasticsearch, spec: IndexSpec) -> None:
+    """Clear the `needs_republish` mark once the images were published again."""
+    es.indices.put_mapping(index=spec.name, meta={})
 
 
 # --- Kafka Connect ------------------------------------------------------------------------------

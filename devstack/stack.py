@@ -176,8 +176,16 @@ def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
     )
     index = load_index()
     with bootstrap.es_client(settings) as es:
-        bootstrap.ensure_index(es, index)
-    console.print(f"[green]✓[/] index {index.name} ({index.vector_field}: {index.dims} dims)")
+        bootstrap.ensure_index(es, index, recreate_on_new_dims=True)
+        refill = bootstrap.needs_republish(es, index)
+    console.print(
+        f"[green]✓[/] index {index.name} ({index.vector_field}: {index.dims} dims)"
+        + (
+            " [yellow]re-created for a new model: the watched folder is published again[/]"
+            if refill
+            else ""
+        )
+    )
 
     _await(settings, layout, SERVERS["connect"], console)
     for spec in load_connectors():

@@ -92,3 +92,43 @@ def knn_query(
     if filter_clauses:
         body["filter"] = filter_clauses
     return body
+
+
+#: Inner hits of a region search: the best region of each work, its box only.
+REGION_INNER_HITS: dict[str, Any] = {"size": 1, "_source": False, "fields": ["regions.box"]}
+
+
+def region_knn_query(
+    vector: Sequence[float],
+    *,
+    field: str,
+    k: int,
+    num_candidates: int,
+    filters: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """Approximate kNN over nested region vectors: each work scores by its best region."""
+    return {
+        **knn_query(vector, field=field, k=k, num_candidates=num_candidates, filters=filters),
+        "inner_hits": REGION_INNER_HITS,
+    }
+
+
+def region_script_score_query(
+    vector: Sequence[float],
+    *,
+    metric: Metric,
+    path: str,
+    field: str,
+    engine: ScriptEngine,
+    filters: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """Exact search over nested region vectors: each work scores by its best region."""
+    nested = {
+        "nested": {
+            "path": path,
+            "score_mode": "max",
+            "inner_hits": REGION_INNER_HITS,
+            "query": script_score_query(vector, metric=metric, field=field, engine=engine),
+        }
+    }
+    return {"bool": {"must": [nested], "filter": list(filters)}}

@@ -32,8 +32,23 @@ class Artwork(BaseModel):
     duplicates: list[str] = Field(default_factory=list)
 
 
+class RegionMatch(BaseModel):
+    """For a search by photo: which view of the photo matched which region of the work."""
+
+    view: str = Field(
+        description="photo (the upload as it is), picture-N (a picture found in it, "
+        "straightened) or centre (its central part)."
+    )
+    region: list[float] | None = Field(
+        default=None,
+        description="The work's matching region as [x0, y0, x1, y1], shares of its width "
+        "and height.",
+    )
+
+
 class Hit(Artwork):
     score: float = Field(description="Higher is more similar, for every metric.")
+    match: RegionMatch | None = None
 
 
 class ArtworkList(BaseModel):

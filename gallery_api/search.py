@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from gallery_api.queries import (
+    Metric,
+    ScriptEngine,
+    knn_query,
+    region_knn_query,
+    region_script_score_query,
+    script_score_query,
+)
 from gallery_core.contracts import IndexSpec
 
-__all__ = ["ImageIndex", "Mode", "detect_engine"]
+__all__ = ["ImageIndex", "Mode", "RegionHit", "detect_engine"]
 
 SOURCE_FIELDS = [
     "id",
@@ -71,6 +79,24 @@ def knn_score(es_score: float, metric: Metric) -> float:
     if metric is Metric.COSINE:
         return cos + 1.0
     return 1.0 / (1.0 + math.sqrt(max(0.0, 2.0 - 2.0 * cos)))
+
+
+@dataclass(frozen=True, slots=True)
+class RegionHit:
+    """A work found by one of its regions: the document, the score and the region's box."""
+
+    doc: dict[str, Any]
+    score: float
+    box: list[float] | None
+
+
+def _best_box(hit: dict[str, Any]) -> list[float] | None:
+    """The box (shares of the picture) of the region that matched, from the inner hits."""
+    try:
+        inner = hit["inner_hits"]["regions"]["hits"]["hits"][0]["fields"]["regions"][0]["box"][0]
+        return [float(c) for c in str(inner).split(",")]
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 class ImageIndex:
@@ -161,6 +187,50 @@ class ImageIndex:
             (dict(h["_source"], id=h["_id"]), knn_score(float(h["_score"]), metric))
             for h in found["hits"]["hits"]
         ]
+
+    async def similar_regions(
+        self,
+        vectors: Sequence[Sequence[float]],
+        *,
+        k: int,
+        metric: Metric,
+        mode: Mode,
+        num_candidates: int,
+        filters: Sequence[dict[str, Any]] = (),
+    ) -> list[list[RegionHit]]:
+        """For each query vector, the ``k`` works whose best region is nearest (one _msearch)."""
+        path, field = self.spec.region_path, self.spec.region_vector_field
+        searches: list[dict[str, Any]] = []
+        for vector in vectors:
+            searches.append({"index": self.name})
+            if mode is Mode.EXACT:
+                query = region_script_score_query(
+                    vector,
+                    metric=metric,
+                    path=path,
+                    field=field,
+                    engine=self.engine,
+                    filters=filters,
+                )
+                searches.append({"query": query, "size": k, "_source": SOURCE_FIELDS})
+            else:
+                knn = region_knn_query(
+                    vector, field=field, k=k, num_candidates=num_candidates, filters=filters
+                )
+                searches.append({"knn": knn, "size": k, "_source": SOURCE_FIELDS})
+        found = await self.es.msearch(searches=searches)
+        out: list[list[RegionHit]] = []
+        for response in found["responses"]:
+            if "error" in response:
+                raise RuntimeError(f"region search failed: {response['error']}")
+            hits = []
+            for h in response["hits"]["hits"]:
+                score = float(h["_score"])
+                if mode is Mode.KNN:
+                    score = knn_score(score, metric)
+                hits.append(RegionHit(dict(h["_source"], id=h["_id"]), score, _best_box(h)))
+            out.append(hits)
+        return out
 
     async def duplicates(self, content_sha256: str, exclude_id: str) -> list[str]:
         found = await self.es.search(

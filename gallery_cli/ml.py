@@ -33,11 +33,6 @@ log = logging.getLogger(__name__)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
-#: The shipped model's card says what it has (not) seen.
-DEFAULT_NOTES = (
-    "Trained only on generated painting-like styles and Debian's openclipart-png: it has "
-    "never seen a real painting. Train on a real collection for real use (vectorizer/README.md)."
-)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -104,8 +99,9 @@ def train(
         bool,
         typer.Option(
             "--default",
-            help="Train the shipped default (generated styles + openclipart) "
-            "and write it to vectorizer/model/weights/default.keras.",
+            help="Train the shipped default (ImageNet EfficientNet-Lite0, whitened, with a "
+            "style part trained on generated styles + openclipart; minutes) and write it to "
+            "vectorizer/model/weights/default.keras.",
         ),
     ] = False,
     folder: Annotated[
@@ -166,21 +162,21 @@ def train(
         typer.Option(
             help="Share of each batch (0..0.5) drawn as nearest neighbours of the others, "
             "mined every epoch (hard negatives for the copy-detection loss). "
-            "Default 0; --default: 0.5."
+            "Default 0."
         ),
     ] = None,
     clean_views: Annotated[
         float | None,
         typer.Option(
             help="Probability (0..1) that a contrastive pair is (original, augmented copy) "
-            "rather than two augmented copies. Default 0; --default: 0.5."
+            "rather than two augmented copies. Default 0."
         ),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default 14; --default: 22).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default 14).")] = None,
     steps: Annotated[int, typer.Option(help="Steps per epoch.")] = 150,
     batch: int = 64,
     max_minutes: Annotated[
-        float | None, typer.Option(help="Stop after this much training (default 50; --default 52).")
+        float | None, typer.Option(help="Stop after this much training (default 50).")
     ] = None,
     min_class_count: Annotated[
         int, typer.Option(help="Classes with fewer images are not trained on.")
@@ -199,13 +195,10 @@ def train(
     from vectorizer.training.train import TrainConfig
     from vectorizer.training.train import train as run_training
 
-    size = size or INPUT_SIZE
     if default:
-        # The shipped recipe: multi-scale pooling + the colour/layout descriptor, mined
-        # hard negatives and clean first views, and its own schedule.
-        multi_scale = descriptor = True
-        hard_negatives = recipe.DEFAULT_HARD_NEGATIVES if hard_negatives is None else hard_negatives
-        clean_views = recipe.DEFAULT_CLEAN_VIEWS if clean_views is None else clean_views
+        _train_painting_default(out or DEFAULT_MODEL_PATH, version, seed, as_json)
+        return
+    size = size or INPUT_SIZE
     cfg = TrainConfig(
         backbone=backbone,
         width=width,
@@ -217,10 +210,10 @@ def train(
         clean_view_share=clean_views or 0.0,
         input_size=size,
         embedding_dim=EMBEDDING_DIM,
-        epochs=epochs or (recipe.DEFAULT_EPOCHS if default else 14),
+        epochs=epochs or 14,
         steps_per_epoch=steps,
         batch_size=batch,
-        max_minutes=max_minutes or (recipe.DEFAULT_MAX_MINUTES if default else 50.0),
+        max_minutes=max_minutes or 50.0,
         seed=seed,
         weights="imagenet" if imagenet else None,  # opt-in (--imagenet), needs the network
     )
@@ -228,51 +221,45 @@ def train(
         track = _tracker(progress)
         parts: list[dsets.ArrayDataset] = []
         notes: list[str] = []
-        if default:
-            out = out or DEFAULT_MODEL_PATH
-            data, notes = recipe.train_set(size, progress=track)
-            parts.append(data)
-            version = version if version != "dev" else recipe.DEFAULT_VERSION
-        else:
-            out = out or Path("artifacts/models/model.keras")
-            items: list[dsets.LabeledImage] = []
-            if folder is not None:
-                items += dsets.read_folder_tree(folder, folder_label)
-                notes.append(f"folder-per-{folder_label} tree {folder}")
-            if csv_file is not None:
-                items += dsets.read_csv(csv_file, images)
-                notes.append(f"CSV {csv_file}")
-            if items:
-                parts.append(
-                    dsets.load_arrays(
-                        items,
-                        size,
-                        min_class_count=min_class_count,
-                        progress=track("decoding images", len(items)),
-                    )
+        out = out or Path("artifacts/models/model.keras")
+        items: list[dsets.LabeledImage] = []
+        if folder is not None:
+            items += dsets.read_folder_tree(folder, folder_label)
+            notes.append(f"folder-per-{folder_label} tree {folder}")
+        if csv_file is not None:
+            items += dsets.read_csv(csv_file, images)
+            notes.append(f"CSV {csv_file}")
+        if items:
+            parts.append(
+                dsets.load_arrays(
+                    items,
+                    size,
+                    min_class_count=min_class_count,
+                    progress=track("decoding images", len(items)),
                 )
-            if styles_per_class:
-                parts.append(
-                    dsets.generated_styles(
-                        styles_per_class,
-                        seed=recipe.TRAIN_STYLE_SEED,
-                        size=size,
-                        progress=track("rendering styles", styles_per_class * len(STYLE_NAMES)),
-                    )
+            )
+        if styles_per_class:
+            parts.append(
+                dsets.generated_styles(
+                    styles_per_class,
+                    seed=recipe.TRAIN_STYLE_SEED,
+                    size=size,
+                    progress=track("rendering styles", styles_per_class * len(STYLE_NAMES)),
                 )
-                notes.append(f"{styles_per_class} generated images per style")
-            if openclipart:
-                clip, _ = recipe._openclipart_split(
-                    size, recipe.DEFAULT_CACHE_DIR, dsets.OPENCLIPART_ROOT, track
-                )
-                parts.append(clip)
-                notes.append("openclipart-png (genre = category), 20% held out")
-            if not parts:
-                err.print(
-                    "[red]error:[/] no data: pass --default, --folder, --csv, "
-                    "--styles N or --openclipart"
-                )
-                raise typer.Exit(2)
+            )
+            notes.append(f"{styles_per_class} generated images per style")
+        if openclipart:
+            clip, _ = recipe._openclipart_split(
+                size, recipe.DEFAULT_CACHE_DIR, dsets.OPENCLIPART_ROOT, track
+            )
+            parts.append(clip)
+            notes.append("openclipart-png (genre = category), 20% held out")
+        if not parts:
+            err.print(
+                "[red]error:[/] no data: pass --default, --folder, --csv, "
+                "--styles N or --openclipart"
+            )
+            raise typer.Exit(2)
         data = parts[0] if len(parts) == 1 else dsets.ArrayDataset.concat(parts)
         err.print(
             f"training on {len(data)} images; heads: "
@@ -286,7 +273,7 @@ def train(
             data_notes=notes,
             progress=progress,
             checkpoint_dir=Path("artifacts/checkpoints") / out.stem,
-            notes=DEFAULT_NOTES if default else "",
+            notes="",
         )
     card = result.card
     summary: dict[str, Any] = {
@@ -318,6 +305,41 @@ def train(
     _emit(summary, as_json, [table])
 
 
+def _train_painting_default(out: Path, version: str, seed: int, as_json: bool) -> None:
+    """The shipped model: `vectorizer.training.painting_recipe` on the recipe's data."""
+    from vectorizer.training import recipe
+    from vectorizer.training.painting_recipe import (
+        PAINTING_VERSION,
+        PaintingRecipe,
+        train_painting_model,
+    )
+
+    plan = PaintingRecipe(seed=seed)
+    with _progress() as progress:
+        track = _tracker(progress)
+        data, notes = recipe.train_set(plan.input_size, progress=track)
+        model, card = train_painting_model(
+            data,
+            notes,
+            recipe=plan,
+            cache_dir=recipe.DEFAULT_CACHE_DIR,
+            version=version if version != "dev" else PAINTING_VERSION,
+            progress=track,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    from vectorizer.model.card import card_path_for
+
+    card.save(card_path_for(out))
+    summary = {"model": str(out), "version": card.version, **card.metrics, **card.training}
+    table = Table(title=f"gallery train --default -> {out}")
+    table.add_column("figure")
+    table.add_column("value")
+    for k, v in summary.items():
+        table.add_row(k, _fmt(v))
+    _emit(summary, as_json, [table])
+
+
 @app.command("eval")
 def evaluate(
     model: Annotated[
@@ -333,26 +355,74 @@ def evaluate(
     update_card: Annotated[
         bool, typer.Option(help="Write the figures into the model's card.")
     ] = False,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="Measure a running gallery over HTTP instead (e.g. http://127.0.0.1:8000): "
+            "same-artist hit@10 by similar-by-id and copy recall@1 by upload."
+        ),
+    ] = None,
+    collection: Annotated[
+        str, typer.Option(help="With --api: the collection measured (works with an artist).")
+    ] = "museum",
     as_json: JsonFlag = False,
 ) -> None:
-    """Perturbation recovery and retrieval by label, against two baselines."""
+    """Copy recovery and retrieval by label (clip art, generated styles, real paintings),
+    against three baselines measured in the same run; or, with --api, through the API."""
+    if api is not None:
+        _evaluate_api(api, collection, as_json)
+        return
     _quiet_tensorflow()
+    import numpy as np
+
     from vectorizer.training import recipe
-    from vectorizer.training.evaluate import run_evaluation
+    from vectorizer.training.evaluate import make_baselines, run_evaluation
+    from vectorizer.training.painting_eval import run_painting_evaluation
+    from vectorizer.training.real_paintings import collect_real_paintings
 
     encoder = _load(model)
     with _progress() as progress:
         track = _tracker(progress)
         styles, clip = recipe.eval_sets(encoder.input_size, per_style=per_style, progress=track)
-        report = run_evaluation(encoder, styles, clip, plot_path=plot, limit=limit, progress=track)
+        baselines = make_baselines(encoder)
+        report = run_evaluation(
+            encoder, styles, clip, plot_path=plot, limit=limit, baselines=baselines, progress=track
+        )
+        paintings = collect_real_paintings(recipe.DEFAULT_CACHE_DIR)
+        real = None
+        if paintings:
+            real = run_painting_evaluation(
+                encoder,
+                paintings,
+                np.concatenate([clip.images, styles.images]),
+                baselines,
+                progress=track,
+            )
+        else:
+            err.print("[yellow]no real paintings installed[/]: that part is skipped")
+    metrics = report.flat_metrics() | (real.flat_metrics() if real else {})
     if update_card:
         from vectorizer.model.card import card_path_for
         from vectorizer.model.encoder import DEFAULT_MODEL_PATH
 
         path = card_path_for(Path(model or DEFAULT_MODEL_PATH))
         card = encoder.card
-        card.metrics.update({f"eval_{k}": v for k, v in report.flat_metrics().items()})
+        card.metrics.update({f"eval_{k}": v for k, v in metrics.items()})
         card.save(path)
+    result = report.as_dict() | ({"real_paintings": real.as_dict()} if real else {})
+    _emit(result, as_json, report.tables() + (real.tables() if real else []))
+
+
+def _evaluate_api(api: str, collection: str, as_json: bool) -> None:
+    import httpx
+
+    from benchmarks.api_quality import evaluate_through_api
+    from gallery_core.settings import Settings
+
+    with _progress() as progress, httpx.Client(base_url=api, timeout=120) as client:
+        report = evaluate_through_api(
+            client, Settings().paths.watch_dir, collection, progress=_tracker(progress)
+        )
     _emit(report.as_dict(), as_json, report.tables())
 
 

@@ -84,6 +84,18 @@ class IndexSpec:
     def dims(self) -> int:
         return int(self.mappings["properties"][self.vector_field]["dims"])
 
+    #: The nested field of region vectors (the whole picture and its regions).
+    region_path: str = "regions"
+
+    @property
+    def region_vector_field(self) -> str:
+        return f"{self.region_path}.vector"
+
+    @property
+    def region_dims(self) -> int:
+        nested = self.mappings["properties"][self.region_path]["properties"]
+        return int(nested["vector"]["dims"])
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:

@@ -110,6 +110,8 @@ class ApiSettings(BaseModel):
     #: Script engine for exact search: auto (painless if the cluster has it), painless, or
     #: gallery_vector (the project's plugin, on the local node).
     script_engine: str = "auto"
+    #: Collections the gallery shows first (home page, collection lists), in this order.
+    featured_collections: list[str] = ["museum"]
 
     @field_validator("cors_origins")
     @classmethod

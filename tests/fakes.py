@@ -37,6 +37,40 @@ class FakeEncoder:
         return vectors
 
 
+class FakeRegionEncoder(FakeEncoder):
+    """`FakeEncoder` plus region vectors: the mean colour of each `picture_regions` box of the
+    model input (tiled to ``region_dims``), the whole picture first."""
+
+    def __init__(
+        self,
+        dims: int = 256,
+        region_dims: int = 12,
+        input_size: int = 30,
+        region_transform: Callable[[npt.NDArray[np.float32]], Any] | None = None,
+    ) -> None:
+        super().__init__(dims=dims, input_size=input_size)
+        self.region_dims = region_dims
+        self.region_transform = region_transform
+
+    def encode_with_regions(
+        self, images: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        from vectorizer.model.views import picture_regions
+
+        vectors = self.encode(images)
+        s = self.input_size
+        boxes = picture_regions(s, s)
+        out = np.zeros((len(images), len(boxes), self.region_dims), np.float32)
+        for r, box in enumerate(boxes):
+            x0, y0, x1, y1 = box.pixels(s, s)
+            means = images[:, y0:y1, x0:x1].reshape(len(images), -1, 3).mean(axis=1) + 1.0
+            tiled = np.tile(means, (1, self.region_dims // 3 + 1))[:, : self.region_dims]
+            out[:, r] = tiled / np.linalg.norm(tiled, axis=1, keepdims=True)
+        if self.region_transform is not None:
+            out = self.region_transform(out)
+        return vectors, out
+
+
 class FakePublisher:
     """Records what would be published and reports delivery at once (or an error)."""
 

@@ -36,6 +36,7 @@ def load_processor() -> BatchProcessor:
             DecodePool(workers=settings.worker.decode_processes),
             MediaStore(settings.paths.media_dir),
             dims=load_index().dims,
+            region_dims=load_index().region_dims,
             max_bytes=settings.limits.max_image_bytes,
             max_pixels=settings.limits.max_image_pixels,
         )

@@ -23,7 +23,7 @@ from gallery_core.image_records import ImageHeaders
 from gallery_core.vector_records import encode_vector_record
 from vectorizer.errors import DecodeReason, ImageDecodeError
 from vectorizer.media import MediaStore
-from vectorizer.model.encoder import Encoder
+from vectorizer.model.encoder import Encoder, RegionEncoder
 from vectorizer.model.preprocess import (
     _limit_worker,
     _sandbox_context,
@@ -31,6 +31,7 @@ from vectorizer.model.preprocess import (
     make_thumbnail,
     to_model_input,
 )
+from vectorizer.model.views import picture_regions
 
 __all__ = [
     "BatchProcessor",
@@ -40,6 +41,7 @@ __all__ = [
     "PreparedImage",
     "check_vectors",
     "prepare_image",
+    "region_documents",
 ]
 
 logger = logging.getLogger(__name__)
@@ -181,6 +183,25 @@ def check_vectors(vectors: npt.NDArray[np.float32], dims: int) -> list[str | Non
     return problems
 
 
+def _region_problem(regions: npt.NDArray[np.float32], dims: int) -> str | None:
+    """None if every region vector may be indexed, else why not (W9/W10)."""
+    if not len(regions):
+        return None
+    problem = next((p for p in check_vectors(regions, dims) if p is not None), None)
+    return None if problem is None else f"region {problem}"
+
+
+def region_documents(
+    regions: npt.NDArray[np.float32], width: int, height: int
+) -> list[dict[str, Any]]:
+    """The nested ``regions`` of a document: each region's box in the picture, and vector."""
+    boxes = picture_regions(width, height)
+    return [
+        {"box": ",".join(f"{c:g}" for c in box.as_list()), "vector": [float(x) for x in vector]}
+        for box, vector in zip(boxes, regions, strict=True)
+    ]
+
+
 class BatchProcessor:
     def __init__(
         self,
@@ -191,6 +212,7 @@ class BatchProcessor:
         dims: int,
         max_bytes: int,
         max_pixels: int,
+        region_dims: int = 0,
     ) -> None:
         if encoder.dims != dims:
             # W10: refuse to start rather than write vectors the index cannot hold.
@@ -198,8 +220,16 @@ class BatchProcessor:
                 f"model {encoder.name} makes {encoder.dims}-dim vectors; "
                 f"the index mapping has {dims}"
             )
+        model_region_dims = getattr(encoder, "region_dims", 0)
+        if model_region_dims and region_dims and model_region_dims != region_dims:
+            raise ValueError(
+                f"model {encoder.name} makes {model_region_dims}-dim region vectors; "
+                f"the index mapping has {region_dims}"
+            )
         self.encoder, self.decoder, self.store = encoder, decoder, store
         self.dims, self.max_bytes, self.max_pixels = dims, max_bytes, max_pixels
+        #: Region vectors are written when both the model and the index have them.
+        self.region_dims = region_dims if model_region_dims else 0
 
     def process(self, events: list[ImageEvent]) -> list[Output]:
         outputs: dict[int, Output] = {}
@@ -223,24 +253,39 @@ class BatchProcessor:
                 ready.append((i, event, result))
         if ready:
             try:
-                vectors = self.encoder.encode(np.stack([p.pixels for _, _, p in ready]))
+                vectors, regions = self._encode(np.stack([p.pixels for _, _, p in ready]))
             except Exception as exc:  # the model failing must not stop the stream
                 logger.exception("model failed on a batch of %d", len(ready))
                 for i, event, _ in ready:
                     outputs[i] = self._dead(event, Stage.EMBED, Reason.MODEL_ERROR, repr(exc))
             else:
-                for (i, event, prep), vector, problem in zip(
-                    ready, vectors, check_vectors(vectors, self.dims), strict=True
-                ):
+                problems = check_vectors(vectors, self.dims)
+                for k, (i, event, prep) in enumerate(ready):
+                    problem = problems[k] or _region_problem(regions[k], self.region_dims)
                     if problem is not None:
                         outputs[i] = self._dead(event, Stage.EMBED, Reason.INVALID_VECTOR, problem)
                         continue
                     thumbnail = self.store.save(event.key, prep.thumbnail, prep.display)
-                    outputs[i] = Output(event.key, self._record(event, vector, prep, thumbnail))
+                    outputs[i] = Output(
+                        event.key, self._record(event, vectors[k], regions[k], prep, thumbnail)
+                    )
         return [outputs[i] for i in range(len(events))]
 
+    def _encode(
+        self, pixels: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Vectors, and region vectors (``(n, 0, 0)`` when the model or index has none)."""
+        if self.region_dims and isinstance(self.encoder, RegionEncoder):
+            return self.encoder.encode_with_regions(pixels)
+        return self.encoder.encode(pixels), np.zeros((len(pixels), 0, 0), np.float32)
+
     def _record(
-        self, event: ImageEvent, vector: npt.NDArray[np.float32], prep: PreparedImage, thumb: str
+        self,
+        event: ImageEvent,
+        vector: npt.NDArray[np.float32],
+        regions: npt.NDArray[np.float32],
+        prep: PreparedImage,
+        thumb: str,
     ) -> bytes:
         h = event.headers
         meta = dict(h.metadata)
@@ -263,6 +308,11 @@ class BatchProcessor:
             ingested_at=int(time.time() * 1000),
             **known,
             **prep.fields,
+            **(
+                {"regions": region_documents(regions, prep.fields["width"], prep.fields["height"])}
+                if len(regions)
+                else {}
+            ),
             **({"metadata": extra} if isinstance(extra, dict) and extra else {}),
         )
 

@@ -13,8 +13,8 @@ from fastapi import Depends, Path, Query
 from gallery_api.deps import StateDep
 from gallery_api.errors import BadRequest
 from gallery_api.queries import Metric, num_candidates_for
-from gallery_api.schemas import Artwork, Hit
-from gallery_api.search import Mode
+from gallery_api.schemas import Artwork, Hit, RegionMatch
+from gallery_api.search import Mode, RegionHit
 from gallery_api.state import ApiState
 
 __all__ = [
@@ -22,7 +22,9 @@ __all__ = [
     "SimilarQuery",
     "SimilarQueryDep",
     "check_k",
+    "find_by_regions",
     "find_similar",
+    "fuse_views",
     "model_filter",
     "to_artwork",
     "to_hit",
@@ -138,5 +140,45 @@ def to_artwork(doc: dict[str, Any], duplicates: list[str] | None = None) -> Artw
     )
 
 
-def to_hit(doc: dict[str, Any], score: float) -> Hit:
-    return Hit(**to_artwork(doc).model_dump(), score=round(score, 6))
+def to_hit(doc: dict[str, Any], score: float, match: RegionMatch | None = None) -> Hit:
+    return Hit(**to_artwork(doc).model_dump(), score=round(score, 6), match=match)
+
+
+def fuse_views(
+    per_view: Sequence[Sequence[RegionHit]], views: Sequence[str], k: int
+) -> list[tuple[RegionHit, str]]:
+    """The ``k`` best works over all views: each work scores by its best (view, region)."""
+    best: dict[str, tuple[RegionHit, str]] = {}
+    for view, hits in zip(views, per_view, strict=True):
+        for hit in hits:
+            current = best.get(hit.doc["id"])
+            if current is None or hit.score > current[0].score:
+                best[hit.doc["id"]] = (hit, view)
+    return sorted(best.values(), key=lambda t: (-t[0].score, t[0].doc["id"]))[:k]
+
+
+async def find_by_regions(
+    state: ApiState,
+    vectors: Sequence[Sequence[float]],
+    views: Sequence[str],
+    query: SimilarQuery,
+    *,
+    model_version: str | None,
+) -> list[Hit]:
+    """Search by photo: each view's vector against every work's regions, fused by `fuse_views`."""
+    started = time.perf_counter()
+    per_view = await state.index.similar_regions(
+        vectors,
+        k=query.k,
+        metric=query.metric,
+        mode=query.mode,
+        num_candidates=num_candidates_for(query.k, state.settings.api.max_num_candidates),
+        filters=[*query.filters, model_filter(model_version)],
+    )
+    state.metrics.searches.labels(query.mode.value, query.metric.value, "upload").observe(
+        time.perf_counter() - started
+    )
+    return [
+        to_hit(hit.doc, hit.score, RegionMatch(view=view, region=hit.box))
+        for hit, view in fuse_views(per_view, views, query.k)
+    ]

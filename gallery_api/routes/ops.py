@@ -47,6 +47,8 @@ class Limits(BaseModel):
 class CollectionCount(BaseModel):
     name: str
     count: int
+    #: Listed in ``GALLERY_API__FEATURED_COLLECTIONS``: the gallery shows it first.
+    featured: bool = False
 
 
 class CollectionList(BaseModel):
@@ -89,7 +91,7 @@ async def limits(state: StateDep) -> Limits:
 
 @router.get("/collections", response_model=CollectionList)
 async def collections(state: StateDep) -> CollectionList:
-    """Every collection with its number of works, largest first."""
+    """Every collection with its number of works: featured ones first, then largest first."""
     found = await state.es.search(
         index=state.index.name,
         size=0,
@@ -99,8 +101,18 @@ async def collections(state: StateDep) -> CollectionList:
     buckets = found["aggregations"]["by"]["buckets"]
     return CollectionList(
         total=int(found["hits"]["total"]["value"]),
-        collections=[CollectionCount(name=b["key"], count=b["doc_count"]) for b in buckets],
+        collections=featured_first(
+            [CollectionCount(name=b["key"], count=b["doc_count"]) for b in buckets],
+            state.settings.api.featured_collections,
+        ),
     )
+
+
+def featured_first(counts: list[CollectionCount], featured: list[str]) -> list[CollectionCount]:
+    """``counts`` with the ``featured`` collections marked and moved to the front, in order."""
+    rank = {name: i for i, name in enumerate(featured)}
+    marked = [c.model_copy(update={"featured": c.name in rank}) for c in counts]
+    return sorted(marked, key=lambda c: rank.get(c.name, len(rank)))
 
 
 def _bytes(value: str | bytes | None) -> bytes | None:

@@ -1,12 +1,20 @@
-"""Search by an uploaded image: decoded with the worker's safe decoder, embedded by its model."""
+"""Search by an uploaded image: decoded with the worker's safe decoder, embedded by its model.
+
+With a region model (`vectorizer.model.painting`) the upload is a photo that may show a work
+as a part (on a wall, in a frame, tilted; a detail; a catalogue page): its views
+(`vectorizer.model.views.query_views`) are searched against every work's regions and the
+best (view, region) pair ranks the work; each hit says which view and region matched.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, File, Request, UploadFile
 
 from gallery_api.deps import StateDep
@@ -16,12 +24,13 @@ from gallery_api.errors import (
     UnprocessableImage,
     UnsupportedImage,
 )
-from gallery_api.routes.common import SimilarQueryDep, find_similar
+from gallery_api.routes.common import SimilarQueryDep, find_by_regions, find_similar
 from gallery_api.schemas import SearchResponse
 from gallery_core.settings import LimitSettings
 from vectorizer.errors import DecodeReason, ImageDecodeError
-from vectorizer.model.encoder import Encoder
+from vectorizer.model.encoder import Encoder, RegionEncoder
 from vectorizer.model.preprocess import decode_image, to_model_input
+from vectorizer.model.views import query_views
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -29,14 +38,31 @@ router = APIRouter(prefix="/api", tags=["search"])
 _UNSUPPORTED = {DecodeReason.UNSUPPORTED_FORMAT, DecodeReason.EMPTY}
 
 
-def embed_upload(data: bytes, encoder: Encoder, limits: LimitSettings) -> np.ndarray:
-    """Same decoder, limits and model as the worker; runs in the API's thread pool."""
+@dataclass(frozen=True)
+class EmbeddedUpload:
+    """The upload's vector, and - for a model with regions - one content vector per view."""
+
+    vector: npt.NDArray[np.float32]
+    views: list[str]
+    view_vectors: npt.NDArray[np.float32] | None
+
+
+def embed_upload(data: bytes, encoder: Encoder, limits: LimitSettings) -> EmbeddedUpload:
+    """Same decoder, limits and model as the worker; runs in the API's thread pool.
+
+    With a region model the photo is also looked at as `query_views` (pictures found in
+    it, straightened, and its centre), all embedded in one batch.
+    """
     decoded = decode_image(
         data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
     )
-    pixels = to_model_input(decoded, encoder.input_size)
-    vector: np.ndarray = encoder.encode(pixels[None, ...])[0]
-    return vector
+    if not (isinstance(encoder, RegionEncoder) and encoder.region_dims):
+        pixels = to_model_input(decoded, encoder.input_size)
+        return EmbeddedUpload(encoder.encode(pixels[None, ...])[0], ["photo"], None)
+    views = query_views(decoded.rgb)
+    pixels = np.stack([to_model_input(v.image, encoder.input_size) for v in views])
+    vectors, regions = encoder.encode_with_regions(pixels)
+    return EmbeddedUpload(vectors[0], [v.name for v in views], regions[:, 0])
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -61,7 +87,7 @@ async def search_by_image(
     async with state.uploads:
         data = await image.read()  # bounded: the body limit already capped the request
         try:
-            vector = await asyncio.get_running_loop().run_in_executor(
+            upload = await asyncio.get_running_loop().run_in_executor(
                 state.executor,
                 embed_upload,
                 data,
@@ -75,7 +101,22 @@ async def search_by_image(
             if exc.reason is DecodeReason.TOO_LARGE:
                 raise PayloadTooLarge(str(exc)) from None
             raise UnprocessableImage(str(exc)) from None
-    hits = await find_similar(
-        state, vector.tolist(), query, model_version=state.encoder.version, source="upload"
-    )
+    if upload.view_vectors is not None and state.index.spec.region_dims == len(
+        upload.view_vectors[0]
+    ):
+        hits = await find_by_regions(
+            state,
+            upload.view_vectors.tolist(),
+            upload.views,
+            query,
+            model_version=state.encoder.version,
+        )
+    else:
+        hits = await find_similar(
+            state,
+            upload.vector.tolist(),
+            query,
+            model_version=state.encoder.version,
+            source="upload",
+        )
     return SearchResponse(hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 2))

@@ -6,7 +6,7 @@ import json
 
 from gallery_core.contracts import CONNECTORS_DIR, load_connectors, load_index, load_topics
 from gallery_core.settings import Settings
-from vectorizer.model.spec import EMBEDDING_DIM
+from vectorizer.model.spec import EMBEDDING_DIM, REGION_DIMS
 
 
 def test_every_connector_file_is_named_after_its_connector() -> None:
@@ -24,6 +24,7 @@ def test_connector_files_are_plain_json_objects_with_string_values() -> None:
 
 def test_mapping_vector_dims_equal_the_model_embedding_size() -> None:
     assert load_index().dims == EMBEDDING_DIM
+    assert load_index().region_dims == REGION_DIMS
 
 
 def test_sink_reads_the_vectors_topic_into_the_mapped_index() -> None:

@@ -82,14 +82,37 @@ def test_shipped_default_model_loads_and_matches_the_spec() -> None:
 
 def test_shipped_default_model_is_the_one_the_recipe_trains() -> None:
     """`gallery train --default` settings and the shipped weights must not drift apart."""
-    from vectorizer.training import recipe
+    from dataclasses import asdict
+
+    from vectorizer.model.spec import REGION_DIMS, STYLE_DIMS
+    from vectorizer.training.painting_recipe import PAINTING_VERSION, PaintingRecipe
 
     card = load_encoder().card
-    assert card.version == recipe.DEFAULT_VERSION
-    assert card.trained and card.training["epochs"] == recipe.DEFAULT_EPOCHS
-    assert card.training["multi_scale"] is True and card.training["descriptor"] is True
-    assert card.training["hard_negative_share"] == recipe.DEFAULT_HARD_NEGATIVES
-    assert card.training["clean_view_share"] == recipe.DEFAULT_CLEAN_VIEWS
+    recipe = PaintingRecipe()
+    assert card.version == PAINTING_VERSION and card.trained
+    assert card.backbone == "efficientnet_lite0_imagenet"
+    assert card.input_size == recipe.input_size
+    training = card.training
+    assert training["recipe"] == "painting" and training["seed"] == recipe.seed
+    assert (training["region_dims"], training["style_dims"]) == (REGION_DIMS, STYLE_DIMS)
+    assert training["stylize"] == asdict(recipe.stylize)
+    assert (training["style_steps"], training["style_batch"]) == (
+        recipe.style_steps,
+        recipe.style_batch,
+    )
+
+
+def test_shipped_default_model_gives_region_vectors_the_index_can_hold() -> None:
+    from gallery_core.contracts import load_index
+
+    enc = load_encoder()
+    x = np.random.default_rng(3).integers(0, 256, (2, enc.input_size, enc.input_size, 3), np.uint8)
+    vectors, regions = enc.encode_with_regions(x)
+    assert vectors.shape == (2, load_index().dims)
+    assert regions.shape == (2, 10, load_index().region_dims)
+    np.testing.assert_allclose(np.linalg.norm(regions, axis=2), 1.0, rtol=1e-5)
+    # encode() is encode_with_regions() without the regions.
+    np.testing.assert_allclose(enc.encode(x), vectors, atol=1e-6)
 
 
 def _rss_bytes() -> int:

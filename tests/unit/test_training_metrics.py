@@ -8,6 +8,7 @@ import pytest
 from vectorizer.training.evaluate import EvalReport
 from vectorizer.training.metrics import (
     best_threshold,
+    fused_top_k,
     label_retrieval,
     match_scores,
     recall_at_k,
@@ -58,14 +59,19 @@ def test_label_retrieval_precision_and_map() -> None:
     assert r["map"] == pytest.approx(5 / 12)
 
 
-def _report(cnn: float, rand: float, hist: float) -> EvalReport:
+def _report(cnn: float, rand: float, hist: float, imagenet: float = 0.5) -> EvalReport:
     fam = {
         m: {"recall_at_1": r, "recall_at_10": 1.0, "precision": 1.0, "recall": r, "f1": r}
-        for m, r in (("cnn", cnn), ("random_init", rand), ("histogram", hist))
+        for m, r in (
+            ("cnn", cnn),
+            ("imagenet", imagenet),
+            ("random_init", rand),
+            ("histogram", hist),
+        )
     }
     lab = {
         m: {"precision_at_10": p, "map": p, "queries": 10}
-        for m, p in (("cnn", 0.95), ("random_init", 0.3), ("histogram", 0.5))
+        for m, p in (("cnn", 0.95), ("imagenet", 0.6), ("random_init", 0.3), ("histogram", 0.5))
     }
     return EvalReport(
         model="m",
@@ -87,3 +93,21 @@ def test_targets_need_strictly_better_recall_except_a_shared_perfect_score() -> 
     assert tie[1]["met"] is True  # 1.000 cannot be beaten
     lost = _report(0.92, 0.95, 0.5).targets()
     assert lost[1]["met"] is False and "flip" in lost[1]["value"]
+    lost_to_imagenet = _report(0.92, 0.5, 0.5, imagenet=0.93).targets()
+    assert lost_to_imagenet[1]["met"] is False
+
+
+def test_fused_top_k_ranks_a_work_by_its_best_view_and_region() -> None:
+    e = np.eye(4, dtype=np.float32)
+    # Work 0 is the photo's whole picture; work 1 has the photo's detail as its 3rd region.
+    index = np.stack([[e[0], e[3], e[3]], [e[2], e[2], e[1]], [e[2], e[3], e[3]]])
+    detail_photo = np.stack([e[1], 0.6 * e[0] + 0.8 * e[2]])  # (views, d)
+    nn, sims = fused_top_k([detail_photo, e[:1]], index, 2)
+    assert nn[0].tolist() == [1, 2] and sims[0][0] == pytest.approx(1.0)
+    assert nn[1][0] == 0 and sims[1][0] == pytest.approx(1.0)
+    # One vector per work and one view: the same as top_k.
+    flat = index[:, 0]
+    assert (
+        fused_top_k([e[2][None]], flat[:, None], 3)[0].tolist()
+        == top_k(e[2][None], flat, 3)[0].tolist()
+    )

@@ -34,6 +34,7 @@ __all__ = [
     "KerasEncoder",
     "ModelNotFound",
     "RandomInitEncoder",
+    "RegionEncoder",
     "l2_normalise",
     "load_encoder",
 ]
@@ -62,6 +63,23 @@ class Encoder(Protocol):
         ...
 
 
+@runtime_checkable
+class RegionEncoder(Encoder, Protocol):
+    """An `Encoder` that also embeds the regions of each image (`vectorizer.model.views`).
+
+    ``regions[:, 0]`` is the whole picture, ``regions[:, 1:]`` the regions of
+    `views.index_regions`, in that order; each row has unit length and ``region_dims``.
+    """
+
+    region_dims: int
+
+    def encode_with_regions(
+        self, images: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """``(n, S, S, 3)`` -> ``((n, dims), (n, 1 + regions, region_dims))``."""
+        ...
+
+
 def l2_normalise(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """Rows scaled to unit L2 norm (all-zero rows stay zero)."""
     v = np.asarray(vectors, dtype=np.float32)
@@ -79,7 +97,10 @@ class KerasEncoder:
         in_shape = tuple(model.inputs[0].shape[1:])
         if in_shape != (card.input_size, card.input_size, 3):
             raise VectorizerError(f"model input {in_shape} disagrees with its card")
-        out_dims = int(model.outputs[0].shape[-1])
+        outputs = model.output if isinstance(model.output, dict) else {"embedding": model.output}
+        out_dims = int(outputs["embedding"].shape[-1])
+        #: Width of each region vector; 0 when the model has no regions output.
+        self.region_dims = int(outputs["regions"].shape[-1]) if "regions" in outputs else 0
         if out_dims != card.embedding_dims:
             raise VectorizerError(f"model output {out_dims} disagrees with its card")
         self._model = model
@@ -105,35 +126,59 @@ class KerasEncoder:
             raise ModelNotFound(f"model {path} has no model card at {card_path}")
         import keras
 
-        from vectorizer.model import build  # noqa: F401  (registers custom layers)
+        from vectorizer.model import build, painting  # noqa: F401  (registers custom layers)
 
         model = keras.saving.load_model(path, compile=False)
         return cls(model, ModelCard.load(card_path))
 
-    def _call(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    def _call(
+        self, batch: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
         if self._fn is None:
             import tensorflow as tf
 
             model = self._model
             spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.uint8)
             self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        return np.asarray(self._fn(batch), dtype=np.float32)
+        out = self._fn(batch)
+        if isinstance(out, dict):
+            regions = out.get("regions")
+            return (
+                np.asarray(out["embedding"], dtype=np.float32),
+                None if regions is None else np.asarray(regions, dtype=np.float32),
+            )
+        return np.asarray(out, dtype=np.float32), None
 
-    def encode(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    def _checked(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         arr = np.asarray(images)
         expected = (self.input_size, self.input_size, 3)
         if arr.ndim != 4 or arr.shape[1:] != expected:
             raise ValueError(f"expected (n, {expected[0]}, {expected[1]}, 3), got {arr.shape}")
         if arr.dtype != np.uint8:
             raise ValueError(f"expected uint8 pixels, got {arr.dtype}")
+        return arr
+
+    def encode(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        return self.encode_with_regions(images)[0]
+
+    def encode_with_regions(
+        self, images: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Vectors and region vectors (``(n, 0, 0)`` for a model without regions)."""
+        arr = self._checked(images)
         if len(arr) == 0:
-            return np.zeros((0, self.dims), dtype=np.float32)
+            return np.zeros((0, self.dims), np.float32), np.zeros((0, 0, 0), np.float32)
         with self._lock:
             parts = [
                 self._call(arr[i : i + self.max_batch]) for i in range(0, len(arr), self.max_batch)
             ]
         # The model ends in UnitNormalization; normalise again to absorb float error.
-        return l2_normalise(np.concatenate(parts))
+        vectors = l2_normalise(np.concatenate([p[0] for p in parts]))
+        if self.region_dims == 0:
+            return vectors, np.zeros((len(arr), 0, 0), np.float32)
+        regions = np.concatenate([p[1] for p in parts if p[1] is not None])
+        n, r, d = regions.shape
+        return vectors, l2_normalise(regions.reshape(n * r, d)).reshape(n, r, d)
 
 
 class RandomInitEncoder(KerasEncoder):

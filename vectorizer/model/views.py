@@ -12,7 +12,8 @@ each side shares at least ~70 % of its area with the nearest region.
 **views**: the photo itself, every picture-like quadrilateral found in it (a painting hanging
 on a wall, tilted, in a frame; a catalogue page with a caption under the plate), rectified to
 a straight rectangle, and the photo's central part. A work's score is its best match over
-(view, region) pairs (`fuse_max`), and the answer says which view and which region matched.
+(view, region) pairs (the API's `fuse_views`, the evaluation's `fused_top_k`), and the
+answer says which view and which region matched.
 
 The quadrilateral finder is the usual document-scanner recipe (OpenCV: edges, contours,
 polygon approximation, perspective warp); it is hand-tuned here only in its thresholds.
@@ -20,7 +21,6 @@ polygon approximation, perspective warp); it is hand-tuned here only in its thre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,8 +34,8 @@ __all__ = [
     "Box",
     "View",
     "find_picture_quads",
-    "fuse_max",
     "index_regions",
+    "picture_regions",
     "query_views",
     "rectify",
 ]
@@ -53,6 +53,9 @@ MAX_QUAD_AREA: Final = 0.97
 PAD_PX: Final = 6
 #: Quadrilaterals kept per photo (a frame's outer and inner edge, and one more).
 MAX_QUADS: Final = 3
+#: A found picture is at most this elongated, and its grey levels vary at least this much.
+MAX_PICTURE_ASPECT: Final = 3.0
+MIN_PICTURE_CONTRAST: Final = 12.0
 #: The central view keeps this share of each side of the photo.
 CENTRE_SHARE: Final = 0.7
 
@@ -102,6 +105,27 @@ def index_regions(width: int, height: int) -> list[Box]:
         )
         for sy in steps
         for sx in steps
+    ]
+
+
+def picture_regions(width: int, height: int) -> list[Box]:
+    """What a painting model's region vectors describe, as boxes of the whole picture.
+
+    The model sees the centre square (`to_model_input`): first that square, then its
+    `index_regions`, mapped back to shares of the picture's ``width`` and ``height``.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError("width and height must be positive")
+    side = min(width, height)
+    ox, oy = (width - side) / 2, (height - side) / 2
+    return [
+        Box(
+            (ox + b.x0 * side) / width,
+            (oy + b.y0 * side) / height,
+            (ox + b.x1 * side) / width,
+            (oy + b.y1 * side) / height,
+        )
+        for b in [Box(0.0, 0.0, 1.0, 1.0), *index_regions(1, 1)]
     ]
 
 
@@ -176,24 +200,25 @@ def query_views(img: Image.Image) -> list[View]:
     """The photo, each picture found in it (rectified), and its central part."""
     rgb = img.convert("RGB")
     views = [View("photo", rgb)]
-    for k, quad in enumerate(find_picture_quads(rgb)):
-        views.append(View(f"picture-{k + 1}", rectify(rgb, quad)))
+    pictures = [rectify(rgb, quad) for quad in find_picture_quads(rgb)]
+    for k, picture in enumerate(p for p in pictures if _looks_like_a_picture(p)):
+        views.append(View(f"picture-{k + 1}", picture))
     margin = (1 - CENTRE_SHARE) / 2
     box = Box(margin, margin, 1 - margin, 1 - margin).pixels(rgb.width, rgb.height)
     views.append(View("centre", rgb.crop(box)))
     return views
 
 
-def fuse_max(
-    scores: Sequence[npt.NDArray[np.float32]],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """Per work, the best score over views, and which view gave it.
+def _looks_like_a_picture(img: Image.Image) -> bool:
+    """Not a strip (a caption, a label, a frame's edge) and not a blank area (a wall, a page).
 
-    ``scores[v]`` holds view ``v``'s score for every work (same order in each view).
+    Such outlines are found too, and their near-empty content would match blank works.
     """
-    stacked = np.stack([np.asarray(s, dtype=np.float32) for s in scores])
-    best = stacked.argmax(axis=0)
-    return stacked.max(axis=0), best.astype(np.int64)
+    ratio = img.width / img.height
+    if not 1 / MAX_PICTURE_ASPECT <= ratio <= MAX_PICTURE_ASPECT:
+        return False
+    grey = np.asarray(img.convert("L").resize((64, 64)), np.float32)
+    return float(grey.std()) >= MIN_PICTURE_CONTRAST
 
 
 def _order_corners(quad: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

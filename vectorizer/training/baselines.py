@@ -4,6 +4,9 @@
 concatenated with a mean-subtracted 8x8 greyscale "tiny image" (Torralba et al.),
 the two halves weighted equally and the whole L2-normalised. It is the classic
 cheap "looks alike" vector the CNN has to beat.
+
+`imagenet_backbone_encoder`: the ImageNet EfficientNet-Lite0 the painting model starts
+from, pooled, with nothing of the project's on top.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from vectorizer.model.encoder import l2_normalise
+from vectorizer.model.card import ModelCard
+from vectorizer.model.encoder import KerasEncoder, l2_normalise
 
-__all__ = ["ColourHistogramEncoder"]
+__all__ = ["ColourHistogramEncoder", "imagenet_backbone_encoder"]
 
 H_BINS, S_BINS, V_BINS = 8, 3, 3
 TINY = 8
@@ -56,3 +60,31 @@ class ColourHistogramEncoder:
         if len(arr) == 0:
             return np.zeros((0, self.dims), np.float32)
         return l2_normalise(np.stack([self._one(a) for a in arr]))
+
+
+def imagenet_backbone_encoder(input_size: int) -> KerasEncoder:
+    """The raw ImageNet EfficientNet-Lite0: global average of its last feature map (1,280).
+
+    The baseline the painting model must beat: the same frozen backbone, before any of
+    the project's whitening, style training or regions.
+    """
+    import keras
+
+    from vectorizer.model.efficientnet_lite import efficientnet_lite0, lite_preprocessing
+    from vectorizer.training.painting_recipe import load_imagenet_backbone
+
+    inputs = keras.Input((input_size, input_size, 3), dtype="uint8")
+    head = efficientnet_lite0(lite_preprocessing()(inputs))["head"]
+    pooled = keras.layers.GlobalAveragePooling2D()(head)
+    model = keras.Model(inputs, keras.layers.UnitNormalization()(pooled))
+    requirement = load_imagenet_backbone(model)
+    card = ModelCard(
+        name="imagenet-lite0",
+        version="raw",
+        backbone="efficientnet_lite0_imagenet",
+        input_size=input_size,
+        embedding_dims=int(model.outputs[0].shape[-1]),
+        trained=True,
+        notes=f"ImageNet weights from {requirement}, global average pool; no project training",
+    )
+    return KerasEncoder(model, card)

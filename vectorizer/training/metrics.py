@@ -15,6 +15,7 @@ import numpy.typing as npt
 __all__ = [
     "MatchScores",
     "best_threshold",
+    "fused_top_k",
     "label_retrieval",
     "match_scores",
     "recall_at_k",
@@ -33,6 +34,25 @@ def top_k(queries: F32, index: F32, k: int) -> tuple[I64, F32]:
     order = np.argsort(-np.take_along_axis(sim, part, 1), axis=1, kind="stable")
     idx = np.take_along_axis(part, order, 1).astype(np.int64)
     return idx, np.take_along_axis(sim, idx, 1).astype(np.float32)
+
+
+def fused_top_k(query_sets: list[F32], index: F32, k: int) -> tuple[I64, F32]:
+    """`top_k` for photos seen as several views against works stored as several vectors.
+
+    ``query_sets[i]``: ``(views, d)``; ``index``: ``(works, vectors per work, d)``. A work
+    scores by its best (view, vector) pair, as the API's search by photo ranks works.
+    """
+    works, per_work, d = index.shape
+    flat = index.reshape(works * per_work, d)
+    k = min(k, works)
+    idx = np.zeros((len(query_sets), k), np.int64)
+    sims = np.zeros((len(query_sets), k), np.float32)
+    for i, q in enumerate(query_sets):
+        scores = (flat @ q.T).reshape(works, per_work * len(q)).max(axis=1)
+        part = np.argpartition(-scores, k - 1)[:k]
+        order = part[np.argsort(-scores[part], kind="stable")]
+        idx[i], sims[i] = order, scores[order]
+    return idx, sims
 
 
 def recall_at_k(neighbours: I64, truth: I64, k: int) -> float:

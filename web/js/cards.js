@@ -76,7 +76,33 @@ export function artHref(id, prefs) {
  * One work as a link tile: lazy thumbnail, title and artist in a caption shown on hover or
  * focus (always shown on touch screens). `eager` for the first screenful.
  */
-export function card(art, { href, eager = false, badges = [], score = null, metric = "cosine" } = {}) {
+/**
+ * The outline of a matched region over a thumbnail shown with object-fit: contain in a
+ * square frame: `region` is [x0, y0, x1, y1] as shares of the picture.
+ */
+function regionOutline(art, region) {
+  if (!region || !art.width || !art.height) return null;
+  const [x0, y0, x1, y1] = region;
+  const wide = art.width >= art.height;
+  const w = wide ? 1 : art.width / art.height;
+  const hgt = wide ? art.height / art.width : 1;
+  const left = (1 - w) / 2 + x0 * w;
+  const top = (1 - hgt) / 2 + y0 * hgt;
+  const pct = (v) => `${(v * 100).toFixed(2)}%`;
+  return h("span.card-region", {
+    "aria-hidden": "true",
+    style: { left: pct(left), top: pct(top), width: pct((x1 - x0) * w), height: pct((y1 - y0) * hgt) },
+  });
+}
+
+const VIEW_NAMES = { photo: "the whole photo", centre: "the photo's centre" };
+
+/** What part of an uploaded photo matched: "the picture found in the photo", ... */
+export function viewLabel(view) {
+  return VIEW_NAMES[view] || (view.startsWith("picture") ? "the picture found in the photo" : view);
+}
+
+export function card(art, { href, eager = false, badges = [], score = null, metric = "cosine", region = null } = {}) {
   const img = h("img", {
     src: art.thumbnail_url,
     alt: altText(art),
@@ -94,7 +120,7 @@ export function card(art, { href, eager = false, badges = [], score = null, metr
     h(
       "a.card-link",
       { href: href || artHref(art.id) },
-      h("span.card-frame", {}, img),
+      h("span.card-frame", {}, img, regionOutline(art, region)),
       h(
         "span.card-caption",
         {},
@@ -139,7 +165,9 @@ export function hitsGrid(hits, { prefs, queryHash = null, label = "Similar works
       badges.push({ kind: "same", text: `Same image as #${firstByHash.get(hit.content_sha256) + 1}` });
     }
     if (hit.content_sha256 && !firstByHash.has(hit.content_sha256)) firstByHash.set(hit.content_sha256, i);
+    if (hit.match && i === 0) badges.push({ kind: "match", text: `Matched: ${viewLabel(hit.match.view)}` });
     return card(hit, {
+      region: hit.match && hit.match.region && !isWhole(hit.match.region) ? hit.match.region : null,
       href: artHref(hit.id, prefs),
       badges,
       score: hit.score,
@@ -148,6 +176,12 @@ export function hitsGrid(hits, { prefs, queryHash = null, label = "Similar works
     });
   });
   return grid(label, cards);
+}
+
+/** The centre-square region that stands for the whole picture is not outlined. */
+function isWhole(region) {
+  const [x0, y0, x1, y1] = region;
+  return (x0 <= 0.001 && x1 >= 0.999) || (y0 <= 0.001 && y1 >= 0.999);
 }
 
 // ---- controls ------------------------------------------------------------------------------

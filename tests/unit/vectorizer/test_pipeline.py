@@ -6,13 +6,14 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gallery_core.image_records import ImageHeaders
-from tests.fakes import FakeEncoder
+from tests.fakes import FakeEncoder, FakeRegionEncoder
 from vectorizer.media import MediaStore
 from vectorizer.pipeline import BatchProcessor, DecodePool, ImageEvent, check_vectors
 
@@ -177,3 +178,63 @@ def test_a_crashing_decoder_process_is_replaced(tmp_path: Path) -> None:
         assert again.value is not None
     finally:
         pool.close()
+
+
+def region_processor(tmp_path: Path, pool: DecodePool, **kw: Any) -> BatchProcessor:
+    return BatchProcessor(
+        FakeRegionEncoder(**kw),
+        pool,
+        MediaStore(tmp_path),
+        dims=DIMS,
+        region_dims=12,
+        max_bytes=1 << 20,
+        max_pixels=10**7,
+    )
+
+
+def test_a_region_model_writes_the_whole_picture_and_its_regions_with_their_boxes(
+    tmp_path: Path, pool: DecodePool
+) -> None:
+    # 60 x 30: the model sees the centre square (x 15..45); regions are boxes of the picture.
+    (out,) = region_processor(tmp_path, pool).process([event("k1", png((10, 200, 10), (60, 30)))])
+    assert out.dead_letter is None
+    doc = json.loads(out.value or b"")
+    regions = doc["regions"]
+    assert len(regions) == 1 + 9
+    boxes = [[float(c) for c in r["box"].split(",")] for r in regions]
+    assert boxes[0] == pytest.approx([0.25, 0.0, 0.75, 1.0])
+    assert boxes[1] == pytest.approx([0.25, 0.0, 0.25 + 0.5 * 0.6, 0.6])
+    assert boxes[-1] == pytest.approx([0.75 - 0.5 * 0.6, 0.4, 0.75, 1.0])
+    for r in regions:
+        assert len(r["vector"]) == 12
+        assert np.linalg.norm(r["vector"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_nan_region_vector_dead_letters_the_image_as_an_invalid_vector(
+    tmp_path: Path, pool: DecodePool
+) -> None:
+    def poison(regions: np.ndarray) -> np.ndarray:
+        regions[:, 3] = np.nan
+        return regions
+
+    (out,) = region_processor(tmp_path, pool, region_transform=poison).process(
+        [event("k1", png((1, 2, 3)))]
+    )
+    assert out.value is None and out.dead_letter is not None
+    assert out.dead_letter.reason == "invalid_vector"
+    assert "region" in out.dead_letter.detail and "NaN" in out.dead_letter.detail
+
+
+def test_region_vectors_of_another_size_than_the_index_stop_the_worker(
+    tmp_path: Path, pool: DecodePool
+) -> None:
+    with pytest.raises(ValueError, match="region vectors"):
+        BatchProcessor(
+            FakeRegionEncoder(region_dims=12),
+            pool,
+            MediaStore(tmp_path),
+            dims=DIMS,
+            region_dims=192,
+            max_bytes=1 << 20,
+            max_pixels=10**7,
+        )

@@ -65,12 +65,16 @@ export async function render(ctx) {
     h("div.field.field-button", {}, shuffle),
   );
   const body = h("div.grid-area", {}, skeletonGrid(12));
-  clear(root).append(h("div.page-head", {}, h("div", {}, heading, count), toolbar), body);
+  // All works: the featured collection (real paintings in the demo) comes first.
+  const featured = h("div.featured-slot");
+  clear(root).append(h("div.page-head", {}, h("div", {}, heading, count), toolbar), featured, body);
 
   // Collections fill the select when they come; the grid does not wait for them.
   api
     .collections({ signal })
     .then((data) => {
+      const top = data.collections.find((c) => c.featured && c.count > 0);
+      if (!collection && top) showFeatured(featured, top, seed, signal);
       for (const c of data.collections) {
         if (c.name === collection) {
           collSelect.querySelector(`option[value="${CSS.escape(c.name)}"]`).textContent = `${c.name} (${fmt.int(c.count)})`;
@@ -144,6 +148,25 @@ export async function render(ctx) {
   });
   update();
   body.append(moreWrap);
+}
+
+/** A strip of random picks from a featured collection, above all works. */
+async function showFeatured(slot, coll, seed, signal) {
+  let page;
+  try {
+    page = await api.artworks({ limit: 12, collection: coll.name, random: seed || 1 }, { signal });
+  } catch {
+    return; // the strip is extra: the grid below is the page
+  }
+  const more = h("a", { href: `#/?collection=${encodeURIComponent(coll.name)}`, text: `All ${fmt.int(coll.count)} works in ${coll.name}` });
+  slot.append(
+    h(
+      "section.featured",
+      { "aria-labelledby": "featured-heading" },
+      h("div.section-head", {}, h("h2", { id: "featured-heading", text: `Featured: ${coll.name}` }), h("p.subtle", {}, more)),
+      grid(`Featured works in ${coll.name}`, page.items.map((art, i) => card(art, { href: artHref(art.id), eager: i < 6 }))),
+    ),
+  );
 }
 
 /** performance marks the browser test reads: grid in the DOM, then painted, then thumbnails. */

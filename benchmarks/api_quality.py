@@ -1,0 +1,155 @@
+"""`gallery eval --api URL`: quality measured the way a client sees it, over HTTP only.
+
+For a collection of the running gallery whose works carry an ``artist`` (the demo's
+``museum``, or any folder dropped with a sidecar):
+
+* **same-artist hit@10**: ``GET /api/artworks/{id}/similar?k=10&collection=C`` for every
+  work whose artist has another work in the collection; a hit when one of the 10 is by the
+  same artist;
+* **copy recovery recall@1 over the whole index**: every work's source file (read from the
+  watched folder) is changed by each family of `PAINTING_FAMILIES` and sent to
+  ``POST /api/search?k=1`` with no filter; a hit when the first answer is the work.
+
+Uploads over the API's per-client rate limit (429) are retried after ``Retry-After``; for a
+large collection, start the API with a higher ``GALLERY_API__UPLOAD_RATE_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+from rich.table import Table
+
+from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
+
+__all__ = ["ApiQualityReport", "evaluate_through_api"]
+
+Track = Callable[[str, int], Callable[[int], None]]
+
+
+def _noop(_: str, __: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+@dataclass(slots=True)
+class ApiQualityReport:
+    api: str
+    collection: str
+    works: int
+    artist_queries: int
+    same_artist_hit_at_10: float
+    #: family -> recall@1
+    copy_recall_at_1: dict[str, float] = field(default_factory=dict)
+    rate_limited_waits: int = 0
+
+    @property
+    def copy_mean(self) -> float:
+        values = list(self.copy_recall_at_1.values())
+        return sum(values) / len(values) if values else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "collection": self.collection,
+            "works": self.works,
+            "artist_queries": self.artist_queries,
+            "same_artist_hit_at_10": round(self.same_artist_hit_at_10, 4),
+            "copy_recall_at_1": {k: round(v, 4) for k, v in self.copy_recall_at_1.items()},
+            "copy_recall_at_1_mean": round(self.copy_mean, 4),
+            "rate_limited_waits": self.rate_limited_waits,
+        }
+
+    def tables(self) -> list[Table]:
+        table = Table(
+            title=f"Through {self.api}: collection {self.collection} ({self.works} works, "
+            f"{self.artist_queries} same-artist queries)"
+        )
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("same-artist hit@10 (similar-by-id)", f"{self.same_artist_hit_at_10:.3f}")
+        for fam, value in self.copy_recall_at_1.items():
+            table.add_row(f"copy R@1 (upload, whole index): {fam}", f"{value:.3f}")
+        table.add_row("copy R@1: mean", f"{self.copy_mean:.3f}")
+        return [table]
+
+
+def _works(client: httpx.Client, collection: str) -> list[dict[str, Any]]:
+    works: list[dict[str, Any]] = []
+    while True:
+        page = client.get(
+            "/api/artworks", params={"collection": collection, "limit": 100, "offset": len(works)}
+        )
+        page.raise_for_status()
+        items = page.json()["items"]
+        works += items
+        if not items or len(works) >= page.json()["total"]:
+            return works
+
+
+def _upload(client: httpx.Client, data: bytes, report: ApiQualityReport) -> list[dict[str, Any]]:
+    while True:
+        response = client.post(
+            "/api/search", params={"k": 1}, files={"image": ("photo.jpg", data, "image/jpeg")}
+        )
+        if response.status_code == 429:
+            report.rate_limited_waits += 1
+            time.sleep(float(response.headers.get("retry-after", "1")))
+            continue
+        response.raise_for_status()
+        hits: list[dict[str, Any]] = response.json()["hits"]
+        return hits
+
+
+def evaluate_through_api(
+    client: httpx.Client,
+    watch_dir: Path,
+    collection: str,
+    *,
+    families: list[str] | None = None,
+    progress: Track = _noop,
+) -> ApiQualityReport:
+    """Measure the gallery behind ``client`` (base URL set) on ``collection``."""
+    works = _works(client, collection)
+    if not works:
+        raise ValueError(f"collection {collection!r} has no works")
+    counts = Counter(w.get("artist") for w in works if w.get("artist"))
+    queries = [w for w in works if w.get("artist") and counts[w["artist"]] >= 2]
+    report = ApiQualityReport(
+        api=str(client.base_url),
+        collection=collection,
+        works=len(works),
+        artist_queries=len(queries),
+        same_artist_hit_at_10=0.0,
+    )
+    tick = progress("similar-by-id (same artist)", len(queries))
+    hits = 0
+    for work in queries:
+        response = client.get(
+            f"/api/artworks/{work['id']}/similar", params={"k": 10, "collection": collection}
+        )
+        response.raise_for_status()
+        hits += any(h.get("artist") == work["artist"] for h in response.json()["hits"])
+        tick(1)
+    report.same_artist_hit_at_10 = hits / len(queries) if queries else 0.0
+    for family in families or list(PAINTING_FAMILIES):
+        tick = progress(f"uploads: {family}", len(works))
+        found = 0
+        for j, work in enumerate(works):
+            with Image.open(watch_dir / work["path"]) as img:
+                photo = perturb(img.convert("RGB"), family, zlib.crc32(f"{family}/{j}".encode()))
+            buf = io.BytesIO()
+            photo.save(buf, format="JPEG", quality=92)
+            top = _upload(client, buf.getvalue(), report)
+            found += bool(top) and top[0]["id"] == work["id"]
+            tick(1)
+        report.copy_recall_at_1[family] = found / len(works)
+    return report

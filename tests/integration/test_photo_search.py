@@ -1,0 +1,108 @@
+"""Search by a photo of a painting, through the real worker, Elasticsearch and API.
+
+Real paintings (the dev set's first works) go through the pipeline; photos of them - framed
+on a wall, a detail, a catalogue page - are uploaded, and the original must come first,
+with the view and region that matched.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from rich.console import Console
+
+from devstack.bootstrap import es_client
+from gallery_api.main import create_app
+from gallery_core.settings import Settings
+from producer.ingest import ingest
+from tests.integration.sinkutil import delete_collection, new_collection
+from vectorizer.training.perturb import perturb
+from vectorizer.training.real_paintings import collect_real_paintings, write_collection
+
+pytestmark = pytest.mark.integration
+
+WORKS = 8
+
+
+@pytest.fixture(scope="module")
+def museum(
+    stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, list[Path]]]:
+    paintings = collect_real_paintings(stack.paths.cache_dir)[:WORKS]
+    if len(paintings) < WORKS:
+        pytest.skip("the real paintings' packages are not installed")
+    collection = new_collection()
+    root = tmp_path_factory.mktemp("museum-drop")
+    write_collection(paintings, root / collection)
+    summary = ingest(stack, root, wait=True, timeout_s=300, console=Console(quiet=True))
+    assert summary.indexed == WORKS
+    files = sorted((root / collection).rglob("*.jpg"))
+    yield collection, files
+    with es_client(stack) as es:
+        delete_collection(stack, es, collection)
+
+
+@pytest.fixture(scope="module")
+def client(stack: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(stack)) as test_client:
+        yield test_client
+
+
+def jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["exact", "knn"])
+@pytest.mark.parametrize(
+    ("family", "views"),
+    [("framed_photo", ("picture-",)), ("detail_crop", ("photo", "centre")), ("caption_strip", ())],
+)
+def test_a_photo_of_a_painting_finds_it_first_and_says_which_region_matched(
+    client: TestClient,
+    museum: tuple[str, list[Path]],
+    family: str,
+    views: tuple[str, ...],
+    mode: str,
+) -> None:
+    collection, files = museum
+    for seed, path in enumerate(files[:4]):
+        photo = perturb(Image.open(path).convert("RGB"), family, seed)
+        response = client.post(
+            "/api/search",
+            params={"k": 5, "collection": collection, "mode": mode},
+            files={"image": ("photo.jpg", jpeg(photo), "image/jpeg")},
+        )
+        assert response.status_code == 200, response.text
+        top = response.json()["hits"][0]
+        assert top["path"] == f"{collection}/{path.relative_to(path.parents[1]).as_posix()}"
+        match = top["match"]
+        assert match is not None and len(match["region"]) == 4
+        x0, y0, x1, y1 = match["region"]
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        if views:
+            assert match["view"].startswith(views), match
+
+
+def test_an_indexed_painting_carries_its_regions_and_similar_works_answer(
+    client: TestClient, museum: tuple[str, list[Path]], stack: Settings
+) -> None:
+    collection, _ = museum
+    works = client.get("/api/artworks", params={"collection": collection, "limit": 50}).json()
+    assert works["total"] == WORKS
+    first = works["items"][0]
+    assert first["model"] == "gallery-painting-lite0"
+    with es_client(stack) as es:
+        doc = es.get(index="paintings", id=first["id"])["_source"]
+    assert len(doc["regions"]) == 10 and len(doc["regions"][0]["vector"]) == 192
+    similar = client.get(
+        f"/api/artworks/{first['id']}/similar", params={"k": 3, "collection": collection}
+    )
+    assert similar.status_code == 200
+    assert first["id"] not in [h["id"] for h in similar.json()["hits"]]
