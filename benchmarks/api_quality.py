@@ -20,7 +20,6 @@ import io
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,9 @@ from PIL import Image
 from rich.table import Table
 
 from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
+from vectorizer.training.progress import Progress, no_progress
 
 __all__ = ["ApiQualityReport", "evaluate_through_api"]
-
-Track = Callable[[str, int], Callable[[int], None]]
-
-
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
 
 
 @dataclass(slots=True)
@@ -115,7 +109,7 @@ def evaluate_through_api(
     collection: str,
     *,
     families: list[str] | None = None,
-    progress: Track = _noop,
+    progress: Progress = no_progress,
 ) -> ApiQualityReport:
     """Measure the gallery behind ``client`` (base URL set) on ``collection``."""
     works = _works(client, collection)

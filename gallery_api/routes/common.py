@@ -116,18 +116,27 @@ async def find_similar(
     time is recorded in the ``searches`` histogram under ``source`` (id, upload)."""
     started = time.perf_counter()
     hits = await state.index.similar(
-        vector,
-        k=query.k,
-        metric=query.metric,
-        mode=query.mode,
-        num_candidates=num_candidates_for(query.k, state.settings.api.max_num_candidates),
-        filters=[*query.filters, model_filter(model_version)],
-        exclude_ids=list(exclude_ids),
+        vector, **_search_args(state, query, model_version), exclude_ids=list(exclude_ids)
     )
+    _observe(state, query, source, started)
+    return [to_hit(d, s) for d, s in hits]
+
+
+def _search_args(state: ApiState, query: SimilarQuery, model_version: str | None) -> dict[str, Any]:
+    """What every similarity search passes to the index: k, metric, mode, candidates, filters."""
+    return {
+        "k": query.k,
+        "metric": query.metric,
+        "mode": query.mode,
+        "num_candidates": num_candidates_for(query.k, state.settings.api.max_num_candidates),
+        "filters": [*query.filters, model_filter(model_version)],
+    }
+
+
+def _observe(state: ApiState, query: SimilarQuery, source: str, started: float) -> None:
     state.metrics.searches.labels(query.mode.value, query.metric.value, source).observe(
         time.perf_counter() - started
     )
-    return [to_hit(d, s) for d, s in hits]
 
 
 def to_artwork(doc: dict[str, Any], duplicates: list[str] | None = None) -> Artwork:
@@ -168,16 +177,9 @@ async def find_by_regions(
     """Search by photo: each view's vector against every work's regions, fused by `fuse_views`."""
     started = time.perf_counter()
     per_view = await state.index.similar_regions(
-        vectors,
-        k=query.k,
-        metric=query.metric,
-        mode=query.mode,
-        num_candidates=num_candidates_for(query.k, state.settings.api.max_num_candidates),
-        filters=[*query.filters, model_filter(model_version)],
+        vectors, **_search_args(state, query, model_version)
     )
-    state.metrics.searches.labels(query.mode.value, query.metric.value, "upload").observe(
-        time.perf_counter() - started
-    )
+    _observe(state, query, "upload", started)
     return [
         to_hit(hit.doc, hit.score, RegionMatch(view=view, region=hit.box))
         for hit, view in fuse_views(per_view, views, query.k)

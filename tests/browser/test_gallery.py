@@ -731,7 +731,9 @@ def test_map_collections_limits_and_dead_letters_endpoints(
         assert http.get("/api/map", params={"limit": 0}).status_code == 400
 
         listed = http.get("/api/collections").json()
-        assert {"name": coll.name, "count": len(coll.works)} in listed["collections"]
+        assert {"name": coll.name, "count": len(coll.works), "featured": False} in listed[
+            "collections"
+        ]
 
         limits = http.get("/api/limits").json()
         assert limits["max_image_bytes"] > 0 and limits["max_k"] >= 12

@@ -8,6 +8,7 @@ with the view and region that matched.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def museum(
 ) -> Iterator[tuple[str, list[Path]]]:
     paintings = collect_real_paintings(stack.paths.cache_dir)[:WORKS]
     if len(paintings) < WORKS:
-        pytest.skip("the real paintings' packages are not installed")
+        message = "the real paintings' packages are not installed (make demo-data)"
+        if os.environ.get("GALLERY_REQUIRE_REAL_PAINTINGS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     collection = new_collection()
     root = tmp_path_factory.mktemp("museum-drop")
     write_collection(paintings, root / collection)

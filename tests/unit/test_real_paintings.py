@@ -19,20 +19,18 @@ import pytest
 from PIL import Image
 
 from producer.sidecar import SidecarIndex
+from vectorizer.training.qt_puzzles import RccError, assemble_pieces, read_rcc
 from vectorizer.training.real_paintings import (
     GCOMPRIS_RCC,
     MET_PACKAGE,
     MET_REQUIREMENT,
     OPENCV_STARRY_NIGHT,
     UNIDENTIFIED_ARTIST,
-    RccError,
     RealPainting,
-    assemble_pieces,
     canonical_artist,
     collect_real_paintings,
     parse_board,
     parse_caption,
-    read_rcc,
     slugify,
     write_collection,
 )

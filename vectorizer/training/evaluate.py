@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -44,6 +43,7 @@ from vectorizer.training.metrics import (
 )
 from vectorizer.training.painting_eval import as_uploaded, index_vectors, query_vectors
 from vectorizer.training.perturb import FAMILIES, perturb
+from vectorizer.training.progress import Progress, no_progress
 
 __all__ = ["SOURCE_SIDE", "EvalReport", "make_baselines", "run_evaluation"]
 
@@ -60,12 +60,6 @@ METHODS: Final = ("cnn", "imagenet", "random_init", "histogram")
 TARGET_RECALL1_MEAN: Final = 0.9
 TARGET_STYLE_P10: Final = 0.9
 TARGET_CATEGORY_MARGIN: Final = 0.1
-
-Track = Callable[[str, int], Callable[[int], None]]
-
-
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
 
 
 @dataclass(slots=True)
@@ -276,7 +270,7 @@ def run_evaluation(
     limit: int | None = None,
     seed: int = 0,
     baselines: dict[str, Encoder] | None = None,
-    progress: Track = _noop,
+    progress: Progress = no_progress,
 ) -> EvalReport:
     size = encoder.input_size
     methods: dict[str, Encoder] = {"cnn": encoder, **(baselines or make_baselines(encoder, seed))}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -36,7 +36,8 @@ from vectorizer.model.preprocess import decode_image, to_model_input
 from vectorizer.model.views import query_views
 from vectorizer.training.metrics import fused_top_k, recall_at_k
 from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
-from vectorizer.training.real_paintings import RealPainting
+from vectorizer.training.progress import Progress, no_progress
+from vectorizer.training.real_paintings import UNIDENTIFIED_ARTIST, RealPainting
 
 __all__ = [
     "SOURCE_SIDE",
@@ -57,12 +58,7 @@ TARGET_SAME_ARTIST: Final = 0.6
 TARGET_COPY_MEAN: Final = 0.95
 TARGET_COPY_FAMILY: Final = {"framed_photo": 0.9, "detail_crop": 0.9}
 
-Track = Callable[[str, int], Callable[[int], None]]
 F32 = npt.NDArray[np.float32]
-
-
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
 
 
 @dataclass(slots=True)
@@ -218,12 +214,13 @@ def run_painting_evaluation(
     distractors: npt.NDArray[np.uint8],
     baselines: dict[str, Encoder],
     *,
-    progress: Track = _noop,
+    progress: Progress = no_progress,
 ) -> PaintingReport:
     """Measure ``encoder`` (as "model") and ``baselines`` on the real-painting dev set."""
     size = encoder.input_size
     sources = [_source(p) for p in paintings]
-    artists = [p.artist for p in paintings]
+    # Works of no known artist are no one's group (as in the sidecar the demo writes).
+    artists = ["" if p.artist == UNIDENTIFIED_ARTIST else p.artist for p in paintings]
     originals = np.stack([to_model_input(s, size) for s in sources])
     families = list(PAINTING_FAMILIES)
     views: dict[str, list[npt.NDArray[np.uint8]]] = {f: [] for f in families}

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +38,7 @@ from vectorizer.model.card import ModelCard
 from vectorizer.model.painting import STYLE_STATS_LAYER, make_painting_model
 from vectorizer.model.spec import REGION_DIMS, STYLE_DIMS
 from vectorizer.training.datasets import ArrayDataset
+from vectorizer.training.progress import Progress, no_progress
 from vectorizer.training.stylize import StylizePlan
 
 __all__ = [
@@ -57,12 +57,6 @@ PAINTING_VERSION: Final = "2026.12-1"
 PAINTING_INPUT_SIZE: Final = 224
 #: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
 WHITEN_SHRINK: Final = 0.1
-
-Progress = Callable[[str, int], Callable[[int], None]]
-
-
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +86,7 @@ def load_imagenet_backbone(model: Any) -> str:
 
 
 def backbone_features(
-    model: Any, images: npt.NDArray[np.uint8], *, batch: int = 32, progress: Progress = _noop
+    model: Any, images: npt.NDArray[np.uint8], *, batch: int = 32, progress: Progress = no_progress
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """``(pooled last map (n, 1280), channel statistics (n, s))`` of the frozen backbone."""
     import keras
@@ -186,7 +180,7 @@ def train_painting_model(
     recipe: PaintingRecipe = PaintingRecipe(),
     cache_dir: Path,
     version: str = PAINTING_VERSION,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[Any, ModelCard]:
     """The painting model fitted on ``data`` (arrays of ``recipe.input_size``), and its card."""
     import keras

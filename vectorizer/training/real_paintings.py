@@ -16,8 +16,8 @@ beyond installing the packages:
   WebMuseum's, GPL-3+) keeps the "Assemble the puzzle" activity in a Qt resource archive:
   each painting is cut into 6 to 25 jigsaw-shaped WebP pieces with transparency, and a board
   file (QML) per painting gives its caption ("Artist, Title - year"), the board size and
-  each piece's centre as fractions of it. `read_rcc` unpacks the archive, `parse_board`
-  reads a board and `assemble_pieces` puts the pieces back together. 22 boards: the Pieta
+  each piece's centre as fractions of it. `qt_puzzles.read_rcc` unpacks the archive, `parse_board`
+  reads a board and `qt_puzzles.assemble_pieces` puts the pieces back together. 22 boards: the Pieta
   is skipped (a sculpture) and so is Bruegel's Harvesters (the same work as the Met's
   435809); the rest are paintings and ukiyo-e prints (Hokusai 7, Hiroshige 2, Renoir 2,
   Arcimboldo 2, Leonardo, Bellini, Duerer, Kandinsky, Bazille, Cassatt, van Gogh).
@@ -44,19 +44,16 @@ import logging
 import os
 import re
 import shutil
-import struct
 import subprocess
 import unicodedata
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
-import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
-from vectorizer.errors import VectorizerError
+from vectorizer.training.qt_puzzles import assemble_pieces, read_rcc
 
 __all__ = [
     "CACHE_SUBDIR",
@@ -68,14 +65,11 @@ __all__ = [
     "UNIDENTIFIED_ARTIST",
     "Board",
     "BoardPiece",
-    "RccError",
     "RealPainting",
-    "assemble_pieces",
     "canonical_artist",
     "collect_real_paintings",
     "parse_board",
     "parse_caption",
-    "read_rcc",
     "slugify",
     "write_collection",
 ]
@@ -124,10 +118,6 @@ _GCOMPRIS_DATE_FIXES: Final[dict[str, str | None]] = {"HiroshigeInokashiraSnow":
 _YEAR = re.compile(r"(?<!\d)(\d{3,4})(?!\d)")
 
 
-class RccError(VectorizerError):
-    """A Qt resource archive that cannot be read."""
-
-
 @dataclass(frozen=True)
 class RealPainting:
     key: str
@@ -140,87 +130,6 @@ class RealPainting:
     path: Path
     #: Where the image came from inside its package.
     origin: str = ""
-
-
-# --- Qt resource archives ---------------------------------------------------------------
-
-_RCC_COMPRESSED: Final = 0x01
-_RCC_DIRECTORY: Final = 0x02
-_RCC_COMPRESSED_ZSTD: Final = 0x04
-
-
-def _zstd_decompress(data: bytes) -> bytes:
-    try:
-        import zstandard
-
-        return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(data))
-    except ImportError:
-        pass
-    try:
-        import cramjam
-
-        return bytes(cramjam.zstd.decompress(data))
-    except ImportError as exc:
-        raise RccError("zstd-compressed entry and neither zstandard nor cramjam") from exc
-
-
-def read_rcc(data: bytes) -> dict[str, bytes]:
-    """Every file in a Qt binary resource (``rcc``) archive, by path, decompressed.
-
-    Layout (format versions 1-3, all integers big-endian): ``qres``, version, then the
-    offsets of the tree, data and names sections (version 3 adds a flags word). A tree
-    node is 14 bytes (22 from version 2: a last-modified stamp follows): name offset
-    (u32), flags (u16), then for a directory its child count and first child index (u32,
-    u32), for a file its country and language (u16, u16) and data offset (u32). A name is
-    its length in UTF-16 units (u16), a hash (u32) and the UTF-16-BE text; a data entry
-    is its length (u32) and bytes, which with the compressed flag are ``qCompress``
-    output (u32 uncompressed length + zlib stream) or, with the zstd flag, a zstd frame.
-    """
-    if data[:4] != b"qres":
-        raise RccError("not a Qt resource archive (no qres magic)")
-    try:
-        version, tree, payload, names = struct.unpack_from(">IIII", data, 4)
-        if version not in (1, 2, 3):
-            raise RccError(f"unsupported rcc format version {version}")
-        node_size = 14 if version == 1 else 22
-        files: dict[str, bytes] = {}
-
-        def name_at(offset: int) -> str:
-            (length,) = struct.unpack_from(">H", data, names + offset)
-            start = names + offset + 6
-            raw = data[start : start + 2 * length]
-            if len(raw) != 2 * length:
-                raise RccError("name runs past the end of the archive")
-            return raw.decode("utf-16-be")
-
-        def walk(index: int, prefix: str, depth: int) -> None:
-            if depth > 64:
-                raise RccError("directory tree too deep (a cycle?)")
-            node = tree + index * node_size
-            name_offset, flags = struct.unpack_from(">IH", data, node)
-            name = name_at(name_offset) if index else ""
-            path = f"{prefix}{name}"
-            if flags & _RCC_DIRECTORY:
-                count, first = struct.unpack_from(">II", data, node + 6)
-                for child in range(first, first + count):
-                    walk(child, f"{path}/" if index else "", depth + 1)
-                return
-            (offset,) = struct.unpack_from(">I", data, node + 10)
-            (length,) = struct.unpack_from(">I", data, payload + offset)
-            start = payload + offset + 4
-            blob = data[start : start + length]
-            if len(blob) != length:
-                raise RccError(f"{path}: data runs past the end of the archive")
-            if flags & _RCC_COMPRESSED:
-                blob = zlib.decompress(blob[4:])
-            elif flags & _RCC_COMPRESSED_ZSTD:
-                blob = _zstd_decompress(blob)
-            files[path] = blob
-
-        walk(0, "", 0)
-    except (struct.error, zlib.error, UnicodeDecodeError) as exc:
-        raise RccError(f"corrupt Qt resource archive: {exc}") from exc
-    return files
 
 
 # --- gcompris boards ---------------------------------------------------------------------
@@ -306,80 +215,6 @@ def parse_caption(caption: str) -> tuple[str, str, str | None]:
     if sep and re.search(r"\d", tail):
         title, date = head.strip(), tail.strip().rstrip(".").strip() or None
     return canonical_artist(artist), title, date
-
-
-# --- compositing -------------------------------------------------------------------------
-
-#: Least share of opaque pixels in the outermost row or column of an assembled painting.
-_EDGE_OPAQUE: Final = 0.98
-
-
-def _trim_ragged_edges(
-    alpha: Image.Image, box: tuple[int, int, int, int]
-) -> tuple[int, int, int, int]:
-    """Shrink `box` until each outermost row and column is (nearly) all opaque, by at
-    most 4% of a side: the pieces' outer borders are not always flush."""
-    opaque = np.asarray(alpha) == 255
-    left, top, right, bottom = box
-    limit_x, limit_y = max(1, (right - left) // 25), max(1, (bottom - top) // 25)
-    changed = True
-    while changed and left < right - 1 and top < bottom - 1:
-        changed = False
-        if left - box[0] < limit_x and opaque[top:bottom, left].mean() < _EDGE_OPAQUE:
-            left, changed = left + 1, True
-        if box[2] - right < limit_x and opaque[top:bottom, right - 1].mean() < _EDGE_OPAQUE:
-            right, changed = right - 1, True
-        if top - box[1] < limit_y and opaque[top, left:right].mean() < _EDGE_OPAQUE:
-            top, changed = top + 1, True
-        if box[3] - bottom < limit_y and opaque[bottom - 1, left:right].mean() < _EDGE_OPAQUE:
-            bottom, changed = bottom - 1, True
-    return left, top, right, bottom
-
-
-def _fill_holes(image: Image.Image) -> Image.Image:
-    """RGB: `image` over a blur of itself (premultiplied, so holes take their neighbours'
-    colours), then over white for anything still uncovered."""
-    filled = image
-    for radius in (2, 8):
-        under = image.convert("RGBa").filter(ImageFilter.BoxBlur(radius)).convert("RGBA")
-        under.putalpha(under.getchannel("A").point(lambda v: 255 if v else 0))
-        under.alpha_composite(filled)
-        filled = under
-    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    white.alpha_composite(filled)
-    return white.convert("RGB")
-
-
-def assemble_pieces(
-    pieces: Sequence[tuple[Image.Image, float, float]], width: int, height: int
-) -> Image.Image:
-    """The RGB painting that `pieces` (image, centre x, centre y as fractions of a
-    ``width`` x ``height`` board) make when each is laid at its place.
-
-    Pieces are alpha-composited in order; the result is cropped to the painting (the
-    opaque bounding box, less ragged outer rows and columns), and the hairline gaps
-    that rounding leaves between neighbouring pieces are filled from their neighbours."""
-    placed = []
-    for image, x, y in pieces:
-        rgba = image.convert("RGBA")
-        left = round(x * width - rgba.width / 2)
-        top = round(y * height - rgba.height / 2)
-        placed.append((rgba, left, top))
-    if not placed:
-        raise ValueError("no pieces")
-    x0 = min(0, *(left for _, left, _ in placed))
-    y0 = min(0, *(top for _, _, top in placed))
-    x1 = max(width, *(left + im.width for im, left, _ in placed))
-    y1 = max(height, *(top + im.height for im, _, top in placed))
-    canvas = Image.new("RGBA", (x1 - x0, y1 - y0), (0, 0, 0, 0))
-    for rgba, left, top in placed:
-        canvas.alpha_composite(rgba, (left - x0, top - y0))
-    alpha = canvas.getchannel("A")
-    box = alpha.getbbox()
-    if box is None:
-        raise ValueError("the pieces are fully transparent")
-    box = _trim_ragged_edges(alpha, box)
-    return _fill_holes(canvas.crop(box))
 
 
 # --- sources -----------------------------------------------------------------------------

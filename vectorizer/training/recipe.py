@@ -28,6 +28,7 @@ from vectorizer.training.datasets import (
     read_openclipart,
     split_holdout,
 )
+from vectorizer.training.progress import Progress, no_progress
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -59,8 +60,6 @@ DEFAULT_MAX_MINUTES: Final = 52.0
 DEFAULT_HARD_NEGATIVES: Final = 0.5
 DEFAULT_CLEAN_VIEWS: Final = 0.5
 
-Progress = Callable[[str, int], Callable[[int], None]]
-
 
 def _cached(path: Path, build: Callable[[], ArrayDataset]) -> ArrayDataset:
     npy, meta = path.with_suffix(".npy"), path.with_suffix(".json")
@@ -81,10 +80,6 @@ def _cached(path: Path, build: Callable[[], ArrayDataset]) -> ArrayDataset:
         )
     )
     return ds
-
-
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
 
 
 def _styles(
@@ -129,7 +124,7 @@ def train_set(
     per_style: int = 400,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     openclipart_root: Path = OPENCLIPART_ROOT,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[ArrayDataset, list[str]]:
     """Generated styles (seed 0) + the non-held-out clip art, and a description of each."""
     styles = _styles(TRAIN_STYLE_SEED, size, per_style, cache_dir, progress, "rendering styles")
@@ -149,7 +144,7 @@ def eval_sets(
     per_style: int = 60,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     openclipart_root: Path = OPENCLIPART_ROOT,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """``(held-out generated styles (seed 1), held-out openclipart)``."""
     styles = _styles(

@@ -15,7 +15,6 @@ Runs at training time only (onnxruntime), about 50 ms per image on 2 cores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -24,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from vectorizer.training.progress import Progress, no_progress
 from vectorizer.training.style_teacher import StyleTeacher, TeacherUnavailable
 
 __all__ = ["StylizePlan", "stylized_set"]
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 TRANSFORM_FILE: Final = "models/arbitrary_transform.onnx"
 #: The transform network's fixed input side.
 TRANSFORM_SIDE: Final = 384
-
-Progress = Callable[[str, int], Callable[[int], None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +50,12 @@ class StylizePlan:
         return self.contents * self.per_content
 
 
-def _noop(_: str, __: int) -> Callable[[int], None]:
-    return lambda _n: None
-
-
 def stylized_set(
     images: npt.NDArray[np.uint8],
     plan: StylizePlan,
     *,
     cache_dir: Path,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
     """``plan.size`` images (same side as ``images``) and their style labels (cached)."""
     side = images.shape[1]
