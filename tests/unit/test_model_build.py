@@ -11,6 +11,7 @@ import pytest
 
 from vectorizer.model.build import (
     EMBEDDING_LAYER,
+    MAX_EMBEDDING_DIM,
     Backbone,
     PretrainedWeightsUnavailable,
     embedding_of,
@@ -56,7 +57,7 @@ def test_same_seed_same_weights_other_seed_other_weights() -> None:
 
 def test_embedding_dims_are_bounded() -> None:
     with pytest.raises(ValueError, match="embedding_dim"):
-        make_embedding_model(input_size=SIZE, embedding_dim=2048)
+        make_embedding_model(input_size=SIZE, embedding_dim=MAX_EMBEDDING_DIM + 1)
 
 
 def test_training_model_has_one_cosine_head_per_label_set() -> None:

