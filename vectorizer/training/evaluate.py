@@ -26,11 +26,10 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 from rich.table import Table
 
 from vectorizer.model.encoder import Encoder, KerasEncoder, RandomInitEncoder
-from vectorizer.model.preprocess import decode_image, to_model_input
+from vectorizer.model.preprocess import to_model_input
 from vectorizer.model.views import query_views
 from vectorizer.training.baselines import ColourHistogramEncoder, imagenet_backbone_encoder
 from vectorizer.training.datasets import ArrayDataset
@@ -41,7 +40,12 @@ from vectorizer.training.metrics import (
     match_scores,
     recall_at_k,
 )
-from vectorizer.training.painting_eval import as_uploaded, index_vectors, query_vectors
+from vectorizer.training.painting_eval import (
+    as_uploaded,
+    index_vectors,
+    load_source,
+    query_vectors,
+)
 from vectorizer.training.perturb import FAMILIES, perturb
 from vectorizer.training.progress import Progress, no_progress
 
@@ -245,18 +249,6 @@ def _beats(ours: float, theirs: float) -> bool:
     return ours > theirs or ours == theirs == 1.0
 
 
-def _source(path: str) -> Image.Image:
-    img = decode_image(Path(path).read_bytes()).rgb
-    scale = SOURCE_SIDE / max(img.size)
-    if scale < 1:
-        img = img.resize(
-            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-            Image.Resampling.BILINEAR,
-            reducing_gap=3.0,
-        )
-    return img
-
-
 def _seed(family: str, i: int) -> int:
     return zlib.crc32(f"{family}/{i}".encode())
 
@@ -287,7 +279,7 @@ def run_evaluation(
     sources = []
     tick = progress("decoding held-out originals", len(queries_from))
     for i in queries_from:
-        sources.append(_source(clip.ids[i]))
+        sources.append(load_source(Path(clip.ids[i]), SOURCE_SIDE))
         tick(1)
     families = list(FAMILIES)
     # Each perturbed copy as the API sees an upload: its views (the photo first).

@@ -24,6 +24,7 @@ import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "PaintingReport",
     "as_uploaded",
     "index_vectors",
+    "load_source",
     "query_vectors",
     "run_painting_evaluation",
     "same_artist_hits",
@@ -168,9 +170,10 @@ def same_artist_hits(vectors: F32, artists: Sequence[str]) -> tuple[float, int]:
     return (float(np.mean(hits)) if hits else 0.0), len(hits)
 
 
-def _source(painting: RealPainting) -> Image.Image:
-    img = decode_image(painting.path.read_bytes()).rgb
-    scale = SOURCE_SIDE / max(img.size)
+def load_source(path: Path, side: int) -> Image.Image:
+    """The decoded image at ``path``, its longer side capped at ``side`` px."""
+    img = decode_image(Path(path).read_bytes()).rgb
+    scale = side / max(img.size)
     if scale < 1:
         img = img.resize(
             (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
@@ -218,7 +221,7 @@ def run_painting_evaluation(
 ) -> PaintingReport:
     """Measure ``encoder`` (as "model") and ``baselines`` on the real-painting dev set."""
     size = encoder.input_size
-    sources = [_source(p) for p in paintings]
+    sources = [load_source(p.path, SOURCE_SIDE) for p in paintings]
     # Works of no known artist are no one's group (as in the sidecar the demo writes).
     artists = ["" if p.artist == UNIDENTIFIED_ARTIST else p.artist for p in paintings]
     originals = np.stack([to_model_input(s, size) for s in sources])

@@ -24,8 +24,9 @@ def main(model_path: str) -> None:
     from vectorizer.model import build
     from vectorizer.model.preprocess import to_model_input
     from vectorizer.training import recipe
-    from vectorizer.training.evaluate import DISTRACTOR_SHARE, _seed, _source
+    from vectorizer.training.evaluate import DISTRACTOR_SHARE, SOURCE_SIDE, _seed
     from vectorizer.training.metrics import label_retrieval, recall_at_k, top_k
+    from vectorizer.training.painting_eval import load_source
     from vectorizer.training.perturb import FAMILIES, perturb
     from vectorizer.training.train import TrainConfig, _split
 
@@ -52,7 +53,7 @@ def main(model_path: str) -> None:
     indexed, distractors = clip_val[n_dis:], clip_val[:n_dis]
     order = np.concatenate([indexed, distractors])
     truth = np.concatenate([np.arange(len(indexed)), np.full(n_dis, -1)]).astype(np.int64)
-    sources = [_source(data.ids[i]) for i in order]
+    sources = [load_source(Path(data.ids[i]), SOURCE_SIDE) for i in order]
     idx_c = comps(data.images[indexed])
     fam_c = {}
     for fam in FAMILIES:
