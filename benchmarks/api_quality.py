@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import time
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import httpx
 from PIL import Image
 from rich.table import Table
 
+from vectorizer.training.painting_eval import artist_queries
 from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
 from vectorizer.training.progress import Progress, no_progress
 
@@ -83,9 +83,9 @@ def _works(client: httpx.Client, collection: str) -> list[dict[str, Any]]:
             "/api/artworks", params={"collection": collection, "limit": 100, "offset": len(works)}
         )
         page.raise_for_status()
-        items = page.json()["items"]
-        works += items
-        if not items or len(works) >= page.json()["total"]:
+        body = page.json()
+        works += body["items"]
+        if not body["items"] or len(works) >= body["total"]:
             return works
 
 
@@ -115,8 +115,7 @@ def evaluate_through_api(
     works = _works(client, collection)
     if not works:
         raise ValueError(f"collection {collection!r} has no works")
-    counts = Counter(w.get("artist") for w in works if w.get("artist"))
-    queries = [w for w in works if w.get("artist") and counts[w["artist"]] >= 2]
+    queries = [works[i] for i in artist_queries([w.get("artist") for w in works])]
     report = ApiQualityReport(
         api=str(client.base_url),
         collection=collection,

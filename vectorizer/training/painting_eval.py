@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from vectorizer.training.real_paintings import UNIDENTIFIED_ARTIST, RealPainting
 __all__ = [
     "SOURCE_SIDE",
     "PaintingReport",
+    "artist_queries",
     "as_uploaded",
     "index_vectors",
     "load_source",
@@ -155,18 +157,22 @@ class PaintingReport:
         return [t1, t2]
 
 
+def artist_queries(artists: Sequence[str | None]) -> list[int]:
+    """Positions of the works whose (known) artist has another work in the set."""
+    counts = Counter(a for a in artists if a)
+    return [i for i, a in enumerate(artists) if a and counts[a] >= 2]
+
+
 def same_artist_hits(vectors: F32, artists: Sequence[str]) -> tuple[float, int]:
-    """Share of queries (artist with >= 2 works) with a same-artist work in their top 10."""
+    """Share of `artist_queries` with a same-artist work among their 10 nearest."""
     v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     sims = v @ v.T
     np.fill_diagonal(sims, -np.inf)
     names = np.asarray(artists, dtype=object)
-    hits = []
-    for i, artist in enumerate(artists):
-        if not artist or int((names == artist).sum()) < 2:
-            continue
-        top = np.argsort(-sims[i], kind="stable")[:10]
-        hits.append(bool((names[top] == artist).any()))
+    hits = [
+        bool((names[np.argsort(-sims[i], kind="stable")[:10]] == artists[i]).any())
+        for i in artist_queries(artists)
+    ]
     return (float(np.mean(hits)) if hits else 0.0), len(hits)
 
 
@@ -238,7 +244,7 @@ def run_painting_evaluation(
         model=encoder.name,
         version=encoder.version,
         n_paintings=len(paintings),
-        n_artist_queries=same_artist_hits(np.eye(len(artists), dtype=np.float32), artists)[1],
+        n_artist_queries=len(artist_queries(artists)),
         n_index=len(paintings) + len(distractors),
     )
     everything = np.concatenate([originals, distractors])
