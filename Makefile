@@ -54,4 +54,4 @@ down:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy gallery_core devstack gallery_cli gallery_api benchmarks producer vectorizer
+	$(VENV)/bin/mypy gallery_core devstack gallery_cli gallery_api benchmarks producer vectorizer training

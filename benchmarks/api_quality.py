@@ -27,9 +27,9 @@ import httpx
 from PIL import Image
 from rich.table import Table
 
-from vectorizer.training.painting_eval import artist_queries
-from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
-from vectorizer.training.progress import Progress, no_progress
+from training.painting_eval import artist_queries
+from training.perturb import PAINTING_FAMILIES, perturb
+from training.progress import Progress, no_progress
 
 __all__ = ["ApiQualityReport", "evaluate_through_api"]
 

@@ -27,20 +27,19 @@ import shutil
 import tempfile
 import time
 import uuid
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from devstack.processes import process_stats
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings
+from gallery_core.sources.paths import artwork_id
 from gallery_core.vector_records import vector_producer
 from producer.ingest import ingest
-from producer.paths import artwork_id
 from producer.walk import walk_images
 
 __all__ = ["run_ingest_benchmark", "sample_images"]
@@ -76,8 +75,8 @@ def sample_images(count: int, seed: int = 0, max_pixels: int = 64_000_000) -> li
 
 
 def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
-    from vectorizer.model.encoder import load_encoder
-    from vectorizer.model.preprocess import decode_image, to_model_input
+    from gallery_core.imaging import decode_image, to_model_input
+    from gallery_core.model.encoder import load_encoder
 
     encoder = load_encoder(settings.worker.model_path)
     with console.status("decoding for the bare-model run"):
@@ -101,36 +100,34 @@ def _bare_model_rate(settings: Settings, images: list[Path], console: Console) -
 
 def _no_stream_rate(settings: Settings, images: list[Path], console: Console) -> dict[str, Any]:
     """The worker's per-image work and model calls as a plain script, with no stream around it."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from vectorizer.media import MediaStore
-    from vectorizer.model.encoder import load_encoder
-    from vectorizer.model.preprocess import _sandbox_context
-    from vectorizer.pipeline import prepare_image
+    from gallery_core.media import MediaStore
+    from gallery_core.model.encoder import load_encoder
+    from vectorizer.pipeline import DecodePool, PreparedImage
 
     encoder = load_encoder(settings.worker.model_path)
     batch = settings.worker.batch_size
     blobs = [p.read_bytes() for p in images]
-    prepare = partial(
-        prepare_image,
-        input_size=encoder.input_size,
-        max_bytes=settings.limits.max_image_bytes,
-        max_pixels=settings.limits.max_image_pixels,
-        thumb=MediaStore.thumbnail_side,
-        display=MediaStore.display_side,
-    )
+    store = MediaStore(settings.paths.media_dir)
     encoder.encode(np.zeros((batch, encoder.input_size, encoder.input_size, 3), np.uint8))
-    processes = settings.worker.decode_processes
-    with (
-        ProcessPoolExecutor(processes, mp_context=_sandbox_context()) as pool,
-        console.status("no-stream run: decode, thumbnails and model in one script"),
-    ):
-        pool.submit(int).result()  # start the processes before the clock
-        started = time.perf_counter()
-        for i in range(0, len(blobs), batch):
-            prepared = pool.map(prepare, blobs[i : i + batch])
-            encoder.encode(np.stack([p.pixels for p in prepared]))
-        seconds = time.perf_counter() - started
+    pool = DecodePool(workers=settings.worker.decode_processes)
+    try:
+        with console.status("no-stream run: decode, thumbnails and model in one script"):
+            # Start the processes before the clock.
+            pool.prepare_all(blobs[:1], encoder.input_size, 1 << 30, 1 << 30, store)
+            started = time.perf_counter()
+            for i in range(0, len(blobs), batch):
+                prepared = pool.prepare_all(
+                    blobs[i : i + batch],
+                    encoder.input_size,
+                    settings.limits.max_image_bytes,
+                    settings.limits.max_image_pixels,
+                    store,
+                )
+                pixels = [p.pixels for p in prepared if isinstance(p, PreparedImage)]
+                encoder.encode(np.stack(pixels))
+            seconds = time.perf_counter() - started
+    finally:
+        pool.close()
     return {"no_stream_images_per_s": round(len(blobs) / seconds, 1)}
 
 

@@ -56,8 +56,8 @@ from elasticsearch.helpers import streaming_bulk
 from rich.console import Console
 from rich.progress import Progress
 
-from devstack.bootstrap import es_client
-from devstack.health import es_auth
+from gallery_core.clients import es_client
+from gallery_core.clients import es_auth
 from gallery_api.queries import (
     Metric,
     ScriptEngine,

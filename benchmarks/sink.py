@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings
 from gallery_core.vector_records import encode_vector_record, vector_producer

@@ -175,7 +175,7 @@ def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
         + (f" (created {', '.join(created)})" if created else "")
     )
     index = load_index()
-    with bootstrap.es_client(settings) as es:
+    with es_client(settings) as es:
         bootstrap.ensure_index(es, index, recreate_on_new_dims=True)
         refill = bootstrap.needs_republish(es, index)
     console.print(
@@ -366,7 +366,7 @@ def _producer_health(settings: Settings, layout: Layout) -> dict[str, Any]:
 
 def _doc_count(settings: Settings, index: str) -> int | None:
     try:
-        with bootstrap.es_client(settings, request_timeout=3) as es:
+        with es_client(settings, request_timeout=3) as es:
             return int(es.count(index=index)["count"])
     except Exception:  # unreachable or missing index: status reports, never raises
         return None

@@ -18,7 +18,7 @@ from elasticsearch import AsyncElasticsearch
 from rich.console import Console
 from rich.progress import Progress
 
-from devstack.health import es_auth
+from gallery_core.clients import es_auth
 from gallery_api.queries import Metric, num_candidates_for
 from gallery_api.search import SOURCE_FIELDS, ImageIndex, Mode, detect_engine
 from gallery_core.contracts import load_index

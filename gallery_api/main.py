@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from devstack.health import es_auth
+from gallery_core.clients import es_auth
 from gallery_api.errors import install_error_handlers, problem
 from gallery_api.metrics import Metrics
 from gallery_api.ratelimit import UploadRateLimit
@@ -28,9 +28,9 @@ from gallery_api.routes import admin, artworks, health, map, ops, search
 from gallery_api.search import ImageIndex, detect_engine
 from gallery_api.state import ApiState
 from gallery_core.contracts import IndexSpec, load_index
+from gallery_core.media import MediaStore
+from gallery_core.model.encoder import Encoder, load_encoder
 from gallery_core.settings import REPO_ROOT, Settings, get_settings
-from vectorizer.media import MediaStore
-from vectorizer.model.encoder import Encoder, load_encoder
 
 __all__ = ["create_app"]
 

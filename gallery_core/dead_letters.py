@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
-from enum import StrEnum
 from typing import Any
+
+from gallery_core.reasons import Reason, Stage
 
 __all__ = [
     "CONNECT_HEADER",
@@ -26,27 +27,6 @@ __all__ = [
 
 #: Present on every dead letter Kafka Connect's errant record reporter writes.
 CONNECT_HEADER = "__connect.errors.exception.class.name"
-
-
-class Stage(StrEnum):
-    PRODUCER = "producer"  # the file was refused before it was published
-    DECODE = "decode"  # the worker could not decode the image
-    EMBED = "embed"  # the model failed or returned an invalid vector
-    PUBLISH = "publish"  # the vector record could not be produced
-    SINK = "sink"  # Kafka Connect / Elasticsearch refused the document
-
-
-class Reason(StrEnum):
-    """Reason codes besides the decoder's own (``vectorizer.errors.DecodeReason`` values)."""
-
-    PATH_ESCAPE = "path_escape"
-    NOT_A_FILE = "not_a_file"
-    UNREADABLE = "unreadable"
-    TOO_LARGE = "too_large"
-    INVALID_VECTOR = "invalid_vector"
-    MODEL_ERROR = "model_error"
-    INTERNAL = "internal_error"
-    REJECTED_DOCUMENT = "rejected_document"
 
 
 @dataclass(frozen=True)

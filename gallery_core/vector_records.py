@@ -1,6 +1,7 @@
 """The record on the vectors topic, which the sink connector writes as an index document.
 
-Key: the artwork id (sha256 hex of the image content), as UTF-8 text. Value: the document JSON
+Key: the artwork id (SHA-256 hex of the image's path in its collection, see
+`gallery_core.sources.paths.artwork_id`), as UTF-8 text. Value: the document JSON
 (fields of ``mappings/paintings.json``), or null — a tombstone — to delete the document.
 The topic is compacted, so replaying it rebuilds the index (Elasticsearch is a derived view).
 """
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from confluent_kafka import Producer
 
+from gallery_core.clients import producer
 from gallery_core.settings import Settings
 
 __all__ = ["encode_vector_record", "vector_producer"]
@@ -28,13 +30,5 @@ def encode_vector_record(
 
 
 def vector_producer(settings: Settings, **overrides: Any) -> Producer:
-    """An idempotent, acks=all producer for the vectors topic."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka.bootstrap_servers,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        "compression.type": "lz4",
-        **overrides,
-    }
-    return Producer(config)
+    """The one producer configuration (`gallery_core.clients.producer_config`), short linger."""
+    return producer(settings, **{"linger.ms": 5, **overrides})

@@ -8,8 +8,8 @@ import sys
 import threading
 
 from gallery_core.contracts import load_topics
+from gallery_core.publisher import ImagePublisher
 from gallery_core.settings import get_settings
-from producer.publisher import ImagePublisher
 from producer.state import PublishedState
 from producer.watcher import FolderWatcher
 

@@ -18,13 +18,13 @@ from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.dead_letters import decode_record
+from gallery_core.publisher import ImagePublisher
 from gallery_core.settings import Settings
-from producer.files import Accepted, file_version, inspect_file
-from producer.publisher import ImagePublisher
-from producer.sidecar import SidecarIndex
+from gallery_core.sources.files import Accepted, file_version, inspect_file
+from gallery_core.sources.sidecar import SidecarIndex
 from producer.state import Published, PublishedState
 from producer.walk import walk_images
 

@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from producer.paths import is_ignored
-from producer.sidecar import SIDECAR_NAMES
+from gallery_core.sources.paths import is_ignored
+from gallery_core.sources.sidecar import SIDECAR_NAMES
 
 __all__ = ["is_candidate_name", "walk_images"]
 

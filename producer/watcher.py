@@ -34,11 +34,11 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from gallery_core.image_records import ImageHeaders
+from gallery_core.publisher import ImagePublisher
 from gallery_core.settings import Settings
-from producer.files import Accepted, file_version, inspect_file
-from producer.paths import collection_of, is_ignored
-from producer.publisher import ImagePublisher
-from producer.sidecar import SIDECAR_NAMES, SidecarIndex
+from gallery_core.sources.files import Accepted, file_version, inspect_file
+from gallery_core.sources.paths import collection_of, is_ignored
+from gallery_core.sources.sidecar import SIDECAR_NAMES, SidecarIndex
 from producer.state import Published, PublishedState
 from producer.walk import is_candidate_name, walk_images
 

@@ -55,7 +55,7 @@ class FakeRegionEncoder(FakeEncoder):
     def encode_with_regions(
         self, images: npt.NDArray[np.uint8]
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        from vectorizer.model.views import picture_regions
+        from gallery_core.model.views import picture_regions
 
         vectors = self.encode(images)
         s = self.input_size

@@ -17,9 +17,9 @@ from mode.supervisors import CrashingSupervisor
 
 from gallery_core.contracts import load_index
 from gallery_core.image_records import parse_headers
+from gallery_core.media import MediaStore
+from gallery_core.model.encoder import load_encoder
 from vectorizer.app import app, dlq_topic, images_topic, settings, vectors_topic
-from vectorizer.media import MediaStore
-from vectorizer.model.encoder import load_encoder
 from vectorizer.pipeline import BatchProcessor, DecodePool, ImageEvent
 
 logger = logging.getLogger(__name__)

@@ -10,28 +10,21 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from gallery_core.dead_letters import DeadLetter, Reason, Stage
+from gallery_core.dead_letters import DeadLetter
+from gallery_core.errors import ImageDecodeError
 from gallery_core.image_records import ImageHeaders
+from gallery_core.imaging import Sandbox, decode_image, to_model_input
+from gallery_core.media import MediaStore, make_thumbnail
+from gallery_core.model.encoder import Encoder, RegionEncoder
+from gallery_core.model.views import picture_regions
+from gallery_core.reasons import Reason, Stage
 from gallery_core.vector_records import encode_vector_record
-from vectorizer.errors import DecodeReason, ImageDecodeError
-from vectorizer.media import MediaStore
-from vectorizer.model.encoder import Encoder, RegionEncoder
-from vectorizer.model.preprocess import (
-    _limit_worker,
-    _sandbox_context,
-    decode_image,
-    make_thumbnail,
-    to_model_input,
-)
-from vectorizer.model.views import picture_regions
 
 __all__ = [
     "BatchProcessor",
@@ -93,27 +86,16 @@ def prepare_image(
 
 
 class DecodePool:
-    """Persistent decode processes with address-space and CPU caps (RLIMIT_AS / RLIMIT_CPU).
+    """The worker's decoders: `prepare_image` in a `gallery_core.imaging.Sandbox`.
 
-    A decoder that dies (a bomb that slipped through, a crash in a codec) breaks the pool:
-    the image that was being decoded is reported as `resource_limit` and the pool is rebuilt,
-    so one bad file never stops the worker.
+    A decoder that dies or overruns reports its image as ``resource_limit`` or ``timeout`` and
+    the sandbox replaces its processes, so one bad file never stops the worker.
     """
 
     def __init__(
         self, workers: int = 2, memory_bytes: int = 3 << 30, cpu_seconds: int = 60
     ) -> None:
-        self._args = (workers, memory_bytes, cpu_seconds)
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> Executor:
-        workers, memory_bytes, cpu_seconds = self._args
-        return ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=_sandbox_context(),
-            initializer=_limit_worker,
-            initargs=(memory_bytes, cpu_seconds),
-        )
+        self._sandbox = Sandbox(workers, memory_bytes, cpu_seconds)
 
     def prepare_all(
         self,
@@ -124,48 +106,17 @@ class DecodePool:
         store: MediaStore,
         timeout_s: float = 60.0,
     ) -> list[PreparedImage | ImageDecodeError]:
-        futures = [
-            self._pool.submit(
-                prepare_image,
-                data,
-                input_size,
-                max_bytes,
-                max_pixels,
-                store.thumbnail_side,
-                store.display_side,
-            )
+        calls = [
+            (data, input_size, max_bytes, max_pixels, store.thumbnail_side, store.display_side)
             for data in blobs
         ]
-        results: list[PreparedImage | ImageDecodeError] = []
-        broken = False
-        for future in futures:
-            try:
-                results.append(future.result(timeout=timeout_s))
-            except ImageDecodeError as exc:
-                results.append(exc)
-            except BrokenProcessPool:
-                broken = True
-                results.append(
-                    ImageDecodeError(DecodeReason.RESOURCE_LIMIT, "the decoder process died")
-                )
-            except TimeoutError:
-                broken = True
-                results.append(
-                    ImageDecodeError(DecodeReason.TIMEOUT, f"decoding took over {timeout_s:g}s")
-                )
-        if broken:
-            self.restart()
-        return results
+        return self._sandbox.run_all(prepare_image, calls, timeout_s)
 
     def restart(self) -> None:
-        old = self._pool
-        self._pool = self._new_pool()
-        old.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(old, "_processes", None) or {}).values()):
-            proc.kill()
+        self._sandbox.restart()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._sandbox.close()
 
 
 def check_vectors(vectors: npt.NDArray[np.float32], dims: int) -> list[str | None]:

@@ -17,9 +17,9 @@ from gallery_api.errors import ApiError, NotFound
 from gallery_api.routes.common import ArtworkId, check_id
 from gallery_core.contracts import load_topics
 from gallery_core.image_records import ImageHeaders
-from producer.files import Accepted, inspect_file
-from producer.publisher import ImagePublisher
-from producer.sidecar import SidecarIndex
+from gallery_core.publisher import ImagePublisher
+from gallery_core.sources.files import Accepted, inspect_file
+from gallery_core.sources.sidecar import SidecarIndex
 
 router = APIRouter(prefix="/api/artworks", tags=["admin"])
 

@@ -1,8 +1,8 @@
 """Search by an uploaded image: decoded with the worker's safe decoder, embedded by its model.
 
-With a region model (`vectorizer.model.painting`) the upload is a photo that may show a work
+With a region model (`gallery_core.model.painting`) the upload is a photo that may show a work
 as a part (on a wall, in a frame, tilted; a detail; a catalogue page): its views
-(`vectorizer.model.views.query_views`) are searched against every work's regions and the
+(`gallery_core.model.views.query_views`) are searched against every work's regions and the
 best (view, region) pair ranks the work; each hit says which view and region matched.
 """
 
@@ -26,16 +26,17 @@ from gallery_api.errors import (
 )
 from gallery_api.routes.common import SimilarQueryDep, find_by_regions, find_similar
 from gallery_api.schemas import SearchResponse
+from gallery_core.errors import ImageDecodeError
+from gallery_core.imaging import decode_image, to_model_input
+from gallery_core.model.encoder import Encoder, RegionEncoder
+from gallery_core.model.views import query_views
+from gallery_core.reasons import Reason
 from gallery_core.settings import LimitSettings
-from vectorizer.errors import DecodeReason, ImageDecodeError
-from vectorizer.model.encoder import Encoder, RegionEncoder
-from vectorizer.model.preprocess import decode_image, to_model_input
-from vectorizer.model.views import query_views
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 #: Reasons that mean "this is not an image we accept" rather than "a broken image".
-_UNSUPPORTED = {DecodeReason.UNSUPPORTED_FORMAT, DecodeReason.EMPTY}
+_UNSUPPORTED = {Reason.UNSUPPORTED_FORMAT, Reason.EMPTY}
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ async def search_by_image(
             state.metrics.uploads_rejected.labels(exc.reason.value).inc()
             if exc.reason in _UNSUPPORTED:
                 raise UnsupportedImage(str(exc)) from None
-            if exc.reason is DecodeReason.TOO_LARGE:
+            if exc.reason is Reason.TOO_LARGE:
                 raise PayloadTooLarge(str(exc)) from None
             raise UnprocessableImage(str(exc)) from None
     if upload.view_vectors is not None and state.index.spec.region_dims == len(

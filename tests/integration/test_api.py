@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_api.main import create_app
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from benchmarks.ingest import run_ingest_benchmark
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_core.settings import Settings
 from tests.integration.imagesets import write_many
 from tests.integration.sinkutil import wait_for_count

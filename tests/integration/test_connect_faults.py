@@ -8,7 +8,7 @@ import time
 import pytest
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from devstack.layout import Layout
 from devstack.stack import process, up
 from gallery_core.contracts import load_index

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
 from producer.ingest import IngestSummary, dlq_offsets, ingest
@@ -106,8 +106,8 @@ def test_a_file_copied_slowly_is_published_once_complete(stack: Settings) -> Non
 def test_works_vectorized_by_another_model_are_told_apart(stack: Settings) -> None:
     """After a model upgrade, `make demo` republishes what an older model vectorized."""
     from gallery_cli.demo import served_model_version
+    from gallery_core.sources.paths import artwork_id
     from producer.ingest import await_accounted, vectorized_by_other_model
-    from producer.paths import artwork_id
 
     collection = new_collection()
     folder = stack.paths.watch_dir / collection

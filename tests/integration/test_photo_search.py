@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from gallery_api.main import create_app
 from gallery_core.settings import Settings
 from producer.ingest import ingest
 from tests.integration.sinkutil import delete_collection, new_collection
-from vectorizer.training.perturb import perturb
-from vectorizer.training.real_paintings import collect_real_paintings, write_collection
+from training.perturb import perturb
+from training.real_paintings import collect_real_paintings, write_collection
 
 pytestmark = pytest.mark.integration
 

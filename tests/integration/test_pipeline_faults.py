@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from devstack.layout import Layout
 from devstack.stack import process, up
 from gallery_core.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer
 from elasticsearch import Elasticsearch
 
-from devstack.bootstrap import es_client
+from gallery_core.clients import es_client
 from devstack.health import connector_status
 from gallery_core.contracts import load_connectors, load_index, load_topics
 from gallery_core.settings import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from gallery_core.contracts import CONNECTORS_DIR, load_connectors, load_index, load_topics
+from gallery_core.model.spec import EMBEDDING_DIM, REGION_DIMS
 from gallery_core.settings import Settings
-from vectorizer.model.spec import EMBEDDING_DIM, REGION_DIMS
 
 
 def test_every_connector_file_is_named_after_its_connector() -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vectorizer.model.encoder import load_encoder
-from vectorizer.model.preprocess import decode_image, to_model_input
-from vectorizer.training.datasets import ArrayDataset
-from vectorizer.training.evaluate import METHODS, SMALL_SOURCE_SIDE, run_evaluation
+from gallery_core.imaging import decode_image, to_model_input
+from gallery_core.model.encoder import load_encoder
+from training.datasets import ArrayDataset
+from training.evaluate import METHODS, SMALL_SOURCE_SIDE, run_evaluation
 
 
 def _blobs(rng: np.random.Generator, side: int) -> Image.Image:

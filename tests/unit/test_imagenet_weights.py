@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vectorizer.model.efficientnet_lite import (
+from gallery_core.model.efficientnet_lite import (
     ENDPOINT_CHANNELS,
     ENDPOINTS,
     lite0_blocks,
@@ -27,8 +27,8 @@ from vectorizer.model.efficientnet_lite import (
     make_efficientnet_lite0_classifier,
     weight_layer_names,
 )
-from vectorizer.training import imagenet_weights as iw
-from vectorizer.training.imagenet_weights import (
+from training import imagenet_weights as iw
+from training.imagenet_weights import (
     PTH_REQUIREMENT,
     ImageNetWeightsUnavailable,
     TorchFileError,

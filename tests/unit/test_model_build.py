@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from vectorizer.model.build import (
+from gallery_core.model.build import (
     EMBEDDING_LAYER,
     MAX_EMBEDDING_DIM,
     Backbone,
@@ -113,7 +113,7 @@ def test_compact_backbone_has_no_pretrained_weights() -> None:
 
 
 def test_descriptor_is_joined_inside_the_model_and_heads_see_the_learned_part() -> None:
-    from vectorizer.model.build import DESCRIPTOR_DIMS, LEARNED_LAYER
+    from gallery_core.model.build import DESCRIPTOR_DIMS, LEARNED_LAYER
 
     model = make_embedding_model(
         input_size=SIZE, embedding_dim=DESCRIPTOR_DIMS + 16, width=0.25, descriptor=True
@@ -146,7 +146,7 @@ def test_descriptor_model_round_trips_through_a_keras_file(tmp_path: Path) -> No
 def test_low_pass_is_a_gaussian_blur_with_mirrored_edges() -> None:
     import scipy.ndimage as ndi
 
-    from vectorizer.model.build import GaussianLowPass
+    from gallery_core.model.build import GaussianLowPass
 
     x = np.random.default_rng(1).uniform(0, 255, (2, 24, 24, 3)).astype(np.float32)
     out = np.asarray(GaussianLowPass(1.2)(x))

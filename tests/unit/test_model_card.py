@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vectorizer.model.card import ModelCard, card_path_for
+from gallery_core.model.card import ModelCard, card_path_for
 
 
 def _card() -> ModelCard:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vectorizer.model.build import make_embedding_model
-from vectorizer.model.card import ModelCard, card_path_for
-from vectorizer.model.encoder import (
+from gallery_core.model.build import make_embedding_model
+from gallery_core.model.card import ModelCard, card_path_for
+from gallery_core.model.encoder import (
     DEFAULT_MODEL_PATH,
     Encoder,
     KerasEncoder,
@@ -18,7 +18,7 @@ from vectorizer.model.encoder import (
     RandomInitEncoder,
     load_encoder,
 )
-from vectorizer.model.spec import EMBEDDING_DIM
+from gallery_core.model.spec import EMBEDDING_DIM
 
 SIZE = 32
 
@@ -84,8 +84,8 @@ def test_shipped_default_model_is_the_one_the_recipe_trains() -> None:
     """`gallery train --default` settings and the shipped weights must not drift apart."""
     from dataclasses import asdict
 
-    from vectorizer.model.spec import REGION_DIMS, STYLE_DIMS
-    from vectorizer.training.painting_recipe import PAINTING_VERSION, PaintingRecipe
+    from gallery_core.model.spec import REGION_DIMS, STYLE_DIMS
+    from training.painting_recipe import PAINTING_VERSION, PaintingRecipe
 
     card = load_encoder().card
     recipe = PaintingRecipe()

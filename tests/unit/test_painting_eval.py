@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vectorizer.training.painting_eval import same_artist_hits
-from vectorizer.training.perturb import PAINTING_FAMILIES, perturb
+from training.painting_eval import same_artist_hits
+from training.perturb import PAINTING_FAMILIES, perturb
 
 
 def test_same_artist_hits_count_only_artists_with_two_works_and_skip_unattributed() -> None:

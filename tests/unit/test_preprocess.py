@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageFile
 
-from vectorizer.errors import DecodeReason, ImageDecodeError, VectorizerError
-from vectorizer.model.preprocess import (
+from gallery_core.errors import GalleryError, ImageDecodeError, Reason
+from gallery_core.imaging import (
     BACKGROUND_RGB,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -81,7 +81,7 @@ def zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-def reason_of(data: bytes, **limits: int) -> DecodeReason:
+def reason_of(data: bytes, **limits: int) -> Reason:
     with pytest.raises(ImageDecodeError) as info:
         decode_image(data, **limits)
     return info.value.reason
@@ -330,28 +330,28 @@ def test_exif_orientation_is_applied_so_the_image_is_upright(
 
 
 def test_zero_bytes_are_rejected_as_empty() -> None:
-    assert reason_of(b"") is DecodeReason.EMPTY
+    assert reason_of(b"") is Reason.EMPTY
 
 
 def test_more_bytes_than_the_limit_are_rejected_before_anything_else() -> None:
     png = encode(noise(), "PNG")
-    assert reason_of(png, max_bytes=len(png) - 1) is DecodeReason.TOO_LARGE
+    assert reason_of(png, max_bytes=len(png) - 1) is Reason.TOO_LARGE
     assert decode_image(png, max_bytes=len(png)).rgb.size == (64, 64)
-    assert reason_of(bytes(MAX_IMAGE_BYTES + 1)) is DecodeReason.TOO_LARGE
+    assert reason_of(bytes(MAX_IMAGE_BYTES + 1)) is Reason.TOO_LARGE
 
 
 def test_a_text_file_named_jpg_is_an_unsupported_format(tmp_path: Path) -> None:
     path = tmp_path / "painting.jpg"
     path.write_text("Mona Lisa, Leonardo da Vinci, c. 1503\n")
 
-    assert reason_of(path.read_bytes()) is DecodeReason.UNSUPPORTED_FORMAT
+    assert reason_of(path.read_bytes()) is Reason.UNSUPPORTED_FORMAT
 
 
 def test_a_pdf_is_an_unsupported_format_and_the_detail_says_so() -> None:
     with pytest.raises(ImageDecodeError) as info:
         decode_image(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
 
-    assert info.value.reason is DecodeReason.UNSUPPORTED_FORMAT
+    assert info.value.reason is Reason.UNSUPPORTED_FORMAT
     assert "PDF" in info.value.detail
 
 
@@ -359,39 +359,39 @@ def test_a_pdf_is_an_unsupported_format_and_the_detail_says_so() -> None:
 def test_formats_outside_the_allowlist_never_reach_pillow(pil_format: str) -> None:
     data = encode(Image.new("RGB", (16, 16), RED), pil_format)
 
-    assert reason_of(data) is DecodeReason.UNSUPPORTED_FORMAT
+    assert reason_of(data) is Reason.UNSUPPORTED_FORMAT
 
 
 def test_a_fits_file_is_an_unsupported_format() -> None:
     header = b"SIMPLE  =                    T" + b" " * 50 + b"END" + b" " * 77
-    assert reason_of(header.ljust(2880, b" ")) is DecodeReason.UNSUPPORTED_FORMAT
+    assert reason_of(header.ljust(2880, b" ")) is Reason.UNSUPPORTED_FORMAT
 
 
 @pytest.mark.parametrize("pil_format", ["PNG", "JPEG"])
 def test_a_file_cut_at_sixty_percent_is_truncated(pil_format: str) -> None:
     data = encode(noise((96, 96)), pil_format)
 
-    assert reason_of(data[: int(len(data) * 0.6)]) is DecodeReason.TRUNCATED
+    assert reason_of(data[: int(len(data) * 0.6)]) is Reason.TRUNCATED
 
 
 def test_a_jpeg_without_its_end_marker_is_truncated() -> None:
     data = encode(noise(), "JPEG")
     assert data.endswith(b"\xff\xd9")
 
-    assert reason_of(data[:-2]) is DecodeReason.TRUNCATED
-    assert reason_of(data[:-2] + b"\x00" * 64) is DecodeReason.TRUNCATED
+    assert reason_of(data[:-2]) is Reason.TRUNCATED
+    assert reason_of(data[:-2] + b"\x00" * 64) is Reason.TRUNCATED
 
 
 def test_a_webp_shorter_than_its_riff_header_says_is_truncated() -> None:
     data = encode(noise(), "WEBP")
 
-    assert reason_of(data[:-10]) is DecodeReason.TRUNCATED
+    assert reason_of(data[:-10]) is Reason.TRUNCATED
 
 
 def test_a_file_of_filler_bytes_after_the_signature_is_rejected_quickly() -> None:
     filler = b"\xff\xd8" + b"\xff" * (4 * 1024 * 1024)
 
-    assert reason_of(filler) is DecodeReason.TRUNCATED
+    assert reason_of(filler) is Reason.TRUNCATED
 
 
 def test_a_png_without_iend_or_a_gif_without_trailer_still_decodes() -> None:
@@ -406,14 +406,14 @@ def test_a_png_without_iend_or_a_gif_without_trailer_still_decodes() -> None:
 def test_a_png_signature_followed_by_garbage_is_corrupt() -> None:
     data = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0d" + b"\x01\x02\x03\x04" * 40
 
-    assert reason_of(data) is DecodeReason.CORRUPT
+    assert reason_of(data) is Reason.CORRUPT
 
 
 def test_a_damaged_jpeg_body_is_corrupt_or_truncated_never_a_pillow_error() -> None:
     data = bytearray(encode(noise(), "JPEG"))
     data[6:60] = b"\x00" * 54  # keep the signature, wreck the first segments
 
-    assert reason_of(bytes(data)) in {DecodeReason.CORRUPT, DecodeReason.TRUNCATED}
+    assert reason_of(bytes(data)) in {Reason.CORRUPT, Reason.TRUNCATED}
 
 
 # ---------------------------------------------------------------------- polyglots
@@ -424,39 +424,39 @@ def test_a_png_with_a_zip_appended_is_a_polyglot() -> None:
     polyglot = png + zip_bytes()
     assert zipfile.is_zipfile(io.BytesIO(polyglot))  # really both
 
-    assert reason_of(polyglot) is DecodeReason.POLYGLOT
+    assert reason_of(polyglot) is Reason.POLYGLOT
 
 
 def test_a_png_whose_iend_is_replaced_by_a_zip_is_a_polyglot() -> None:
     png = encode(noise(), "PNG")
     assert png.endswith(b"IEND\xaeB`\x82")
 
-    assert reason_of(png[:-12] + zip_bytes()) is DecodeReason.POLYGLOT
+    assert reason_of(png[:-12] + zip_bytes()) is Reason.POLYGLOT
 
 
 def test_data_after_the_end_of_a_jpeg_is_a_polyglot() -> None:
     jpeg = encode(noise(), "JPEG")
 
-    assert reason_of(jpeg + b"<script>alert(1)</script>") is DecodeReason.POLYGLOT
-    assert reason_of(jpeg + zip_bytes()) is DecodeReason.POLYGLOT
+    assert reason_of(jpeg + b"<script>alert(1)</script>") is Reason.POLYGLOT
+    assert reason_of(jpeg + zip_bytes()) is Reason.POLYGLOT
 
 
 def test_a_jpeg_appended_to_a_jpeg_without_a_multi_picture_index_is_a_polyglot() -> None:
     jpeg = encode(noise(), "JPEG")
 
-    assert reason_of(jpeg + jpeg) is DecodeReason.POLYGLOT
+    assert reason_of(jpeg + jpeg) is Reason.POLYGLOT
 
 
 def test_a_gif_with_a_zip_appended_is_a_polyglot() -> None:
     gif = encode(Image.new("P", (16, 16), 1), "GIF")
 
-    assert reason_of(gif + zip_bytes()) is DecodeReason.POLYGLOT
+    assert reason_of(gif + zip_bytes()) is Reason.POLYGLOT
 
 
 def test_a_webp_with_data_after_its_riff_chunk_is_a_polyglot() -> None:
     webp = encode(noise(), "WEBP")
 
-    assert reason_of(webp + b"PK\x03\x04 trailing") is DecodeReason.POLYGLOT
+    assert reason_of(webp + b"PK\x03\x04 trailing") is Reason.POLYGLOT
 
 
 @pytest.mark.parametrize("pil_format", ["PNG", "JPEG", "GIF", "WEBP"])
@@ -465,7 +465,7 @@ def test_a_little_zero_padding_after_the_image_is_tolerated(pil_format: str) -> 
 
     assert decode_image(data + b"\x00" * 7).rgb.size == (16, 16)
     assert decode_image(data + b"\x00" * MAX_TRAILING_PADDING).rgb.size == (16, 16)
-    assert reason_of(data + b"\x00" * (MAX_TRAILING_PADDING + 1)) is DecodeReason.POLYGLOT
+    assert reason_of(data + b"\x00" * (MAX_TRAILING_PADDING + 1)) is Reason.POLYGLOT
 
 
 # ------------------------------------------------------------------ bombs, sizes
@@ -486,17 +486,15 @@ def test_a_small_file_declaring_huge_dimensions_is_rejected_before_decoding(
     assert len(bomb) < 1000
     assert width * height > MAX_IMAGE_PIXELS
 
-    assert reason_of(bomb) is DecodeReason.TOO_MANY_PIXELS
+    assert reason_of(bomb) is Reason.TOO_MANY_PIXELS
 
 
 def test_a_real_compressed_bomb_is_rejected_without_loading_its_pixels() -> None:
     bomb = encode(Image.new("1", (9000, 9000)), "PNG")
     assert len(bomb) < 50_000
 
-    assert reason_of(bomb) is DecodeReason.TOO_MANY_PIXELS
-    assert reason_of(encode(noise((20, 20)), "PNG"), max_pixels=399) is (
-        DecodeReason.TOO_MANY_PIXELS
-    )
+    assert reason_of(bomb) is Reason.TOO_MANY_PIXELS
+    assert reason_of(encode(noise((20, 20)), "PNG"), max_pixels=399) is (Reason.TOO_MANY_PIXELS)
     assert decode_image(encode(noise((20, 20)), "PNG"), max_pixels=400).rgb.size == (20, 20)
 
 
@@ -504,7 +502,7 @@ def test_a_real_compressed_bomb_is_rejected_without_loading_its_pixels() -> None
 def test_zero_or_out_of_range_dimensions_are_invalid(width: int, height: int) -> None:
     data = patch_png_size(encode(Image.new("L", (64, 64)), "PNG"), width, height)
 
-    assert reason_of(data) is DecodeReason.INVALID_DIMENSIONS
+    assert reason_of(data) is Reason.INVALID_DIMENSIONS
 
 
 def test_decoding_leaves_pillow_and_warning_settings_unchanged() -> None:
@@ -545,12 +543,12 @@ def test_decode_errors_carry_reason_and_detail_and_survive_pickling() -> None:
         decode_image(b"hello")
     err = info.value
 
-    assert isinstance(err, VectorizerError)
+    assert isinstance(err, GalleryError)
     assert str(err).startswith("unsupported_format: ")
     assert err.detail and err.detail in str(err)
     clone = pickle.loads(pickle.dumps(err))
     assert (clone.reason, clone.detail) == (err.reason, err.detail)
-    assert DecodeReason("too_many_pixels") is DecodeReason.TOO_MANY_PIXELS
+    assert Reason("too_many_pixels") is Reason.TOO_MANY_PIXELS
 
 
 # ----------------------------------------------------------- model input, thumbnails
@@ -642,7 +640,7 @@ def test_the_sandbox_passes_decode_errors_through() -> None:
     with pytest.raises(ImageDecodeError) as info:
         decode_image_sandboxed(data[: len(data) // 2], timeout_s=20)
 
-    assert info.value.reason is DecodeReason.TRUNCATED
+    assert info.value.reason is Reason.TRUNCATED
 
 
 @posix_only
@@ -650,7 +648,7 @@ def test_the_sandbox_gives_up_after_its_time_budget() -> None:
     with pytest.raises(ImageDecodeError) as info:
         decode_image_sandboxed(encode(noise(), "PNG"), timeout_s=0.001)
 
-    assert info.value.reason is DecodeReason.TIMEOUT
+    assert info.value.reason is Reason.TIMEOUT
 
 
 @posix_only
@@ -660,4 +658,4 @@ def test_the_sandbox_reports_running_out_of_memory_as_a_resource_limit() -> None
     with pytest.raises(ImageDecodeError) as info:
         decode_image_sandboxed(big, timeout_s=20, memory_bytes=256 * 1024 * 1024)
 
-    assert info.value.reason is DecodeReason.RESOURCE_LIMIT
+    assert info.value.reason is Reason.RESOURCE_LIMIT

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from producer.sidecar import SidecarIndex
-from vectorizer.training.qt_puzzles import RccError, assemble_pieces, read_rcc
-from vectorizer.training.real_paintings import (
+from gallery_core.sources.sidecar import SidecarIndex
+from training.qt_puzzles import RccError, assemble_pieces, read_rcc
+from training.real_paintings import (
     GCOMPRIS_RCC,
     MET_PACKAGE,
     MET_REQUIREMENT,

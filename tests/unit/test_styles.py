@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vectorizer.styles import STYLE_NAMES, contact_sheet, generate, render
+from training.styles import STYLE_NAMES, contact_sheet, generate, render
 
 
 def test_there_are_at_least_twelve_styles() -> None:

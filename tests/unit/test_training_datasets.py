@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vectorizer.training.datasets import (
+from training.datasets import (
     ArrayDataset,
     LabeledImage,
     generated_styles,
@@ -19,7 +19,7 @@ from vectorizer.training.datasets import (
     read_openclipart,
     split_holdout,
 )
-from vectorizer.training.train import balanced_sampler
+from training.train import balanced_sampler
 
 
 def _png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> Path:

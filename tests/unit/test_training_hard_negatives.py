@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vectorizer.training.hard_negatives import (
+from training.hard_negatives import (
     grey_thumbnails,
     hard_negative_batch,
     near_duplicates,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorizer.model.card import ModelCard, card_path_for
-from vectorizer.model.encoder import KerasEncoder
-from vectorizer.training.augment import AugmentConfig, Augmenter
-from vectorizer.training.bench import bench_encoder
-from vectorizer.training.datasets import generated_styles
-from vectorizer.training.train import TrainConfig, train
+from gallery_core.model.card import ModelCard, card_path_for
+from gallery_core.model.encoder import KerasEncoder
+from training.augment import AugmentConfig, Augmenter
+from training.bench import bench_encoder
+from training.datasets import generated_styles
+from training.train import TrainConfig, train
 
 SIZE = 32
 
@@ -128,7 +128,7 @@ def test_bench_reports_images_per_second_per_batch_size() -> None:
 def test_descriptor_option_trains_the_learned_part_and_serves_the_joined_vector(
     tmp_path: Path,
 ) -> None:
-    from vectorizer.model.build import DESCRIPTOR_DIMS
+    from gallery_core.model.build import DESCRIPTOR_DIMS
 
     data = generated_styles(2, seed=1, size=SIZE, render_size=64, workers=1)
     cfg = _tiny_config(

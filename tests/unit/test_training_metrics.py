@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vectorizer.training.evaluate import EvalReport
-from vectorizer.training.metrics import (
+from training.evaluate import EvalReport
+from training.metrics import (
     best_threshold,
     fused_top_k,
     label_retrieval,

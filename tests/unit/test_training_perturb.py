@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vectorizer.training.baselines import ColourHistogramEncoder
-from vectorizer.training.perturb import FAMILIES, perturb
+from training.baselines import ColourHistogramEncoder
+from training.perturb import FAMILIES, perturb
 
 
 def _img() -> Image.Image:

@@ -6,8 +6,14 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gallery_core.dead_letters import Reason
-from producer.paths import PathRejected, artwork_id, collection_of, is_ignored, relative_path
+from gallery_core.reasons import Reason
+from gallery_core.sources.paths import (
+    PathRejected,
+    artwork_id,
+    collection_of,
+    is_ignored,
+    relative_path,
+)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path, PurePosixPath
 
-from producer.sidecar import SidecarIndex, layout_metadata, normalise_row
+from gallery_core.sources.sidecar import SidecarIndex, layout_metadata, normalise_row
 
 
 def test_painter_by_numbers_columns_are_understood(tmp_path: Path) -> None:

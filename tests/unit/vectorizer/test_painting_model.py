@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vectorizer.model.painting import (
+from gallery_core.model.painting import (
     ChannelStats,
     RegionPooling,
     make_painting_model,
     region_weights,
 )
-from vectorizer.model.spec import EMBEDDING_DIM, REGION_DIMS
-from vectorizer.model.views import REGION_GRID, picture_regions
+from gallery_core.model.spec import EMBEDDING_DIM, REGION_DIMS
+from gallery_core.model.views import REGION_GRID, picture_regions
 
 
 def test_region_weights_average_exactly_over_each_box() -> None:

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from gallery_core.image_records import ImageHeaders
+from gallery_core.media import MediaStore
 from tests.fakes import FakeEncoder, FakeRegionEncoder
-from vectorizer.media import MediaStore
 from vectorizer.pipeline import BatchProcessor, DecodePool, ImageEvent, check_vectors
 
 DIMS = 256

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vectorizer.model.views import (
+from gallery_core.model.views import (
     REGION_GRID,
     REGION_SIDE,
     find_picture_quads,
@@ -15,8 +15,8 @@ from vectorizer.model.views import (
     query_views,
     rectify,
 )
-from vectorizer.styles import render
-from vectorizer.training.perturb import perturb
+from training.perturb import perturb
+from training.styles import render
 
 
 def picture() -> Image.Image:

