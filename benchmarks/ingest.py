@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from gallery_core.clients import es_client
 from devstack.processes import process_stats
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings
 from gallery_core.sources.paths import artwork_id

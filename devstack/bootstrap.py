@@ -26,8 +26,8 @@ from confluent_kafka.admin import (
 from elasticsearch import Elasticsearch
 
 from devstack.errors import ComponentError
-from devstack.health import connector_status, es_auth
 from gallery_core.contracts import ConnectorSpec, IndexSpec, TopicSpec
+from gallery_core.probes import connector_status
 from gallery_core.settings import Settings
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "ensure_connector",
     "ensure_index",
     "ensure_topics",
-    "es_client",
     "needs_republish",
     "republished",
 ]
@@ -44,11 +43,6 @@ __all__ = [
 REVECTORIZE_META = "revectorize_watched_folder"
 
 logger = logging.getLogger(__name__)
-
-
-def es_client(settings: Settings, **kwargs: Any) -> Elasticsearch:
-    options: dict[str, Any] = {"request_timeout": 30, **kwargs}
-    return Elasticsearch(settings.elasticsearch.url, basic_auth=es_auth(settings), **options)
 
 
 # --- Kafka topics -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ topics, the index and the connector from the contract files. Running it twice is
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import subprocess
@@ -17,14 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from rich.console import Console
 
 from devstack import bootstrap, health
 from devstack.errors import ComponentError
-from devstack.health import Health
 from devstack.layout import Layout
 from devstack.processes import ManagedProcess
 from devstack.provision import Installation, provision, tail
@@ -35,8 +32,13 @@ from devstack.servers import (
     kafka_format_argv,
     kafka_launch,
 )
+from devstack.versions import KAFKA_VERSION
+from gallery_core import probes as net
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_connectors, load_index, load_topics
+from gallery_core.probes import Health, Probes
 from gallery_core.settings import REPO_ROOT, Settings
+from gallery_core.status import StackStatus, probe_status
 
 __all__ = ["SERVERS", "Server", "down", "process", "status", "up"]
 
@@ -54,11 +56,9 @@ class Server:
 
 
 SERVERS = {
-    "elasticsearch": Server(
-        "elasticsearch", elasticsearch_launch, health.elasticsearch_health, 120
-    ),
+    "elasticsearch": Server("elasticsearch", elasticsearch_launch, net.elasticsearch_health, 120),
     "kafka": Server("kafka", kafka_launch, health.kafka_health, 60),
-    "connect": Server("connect", connect_launch, health.connect_health, 90),
+    "connect": Server("connect", connect_launch, net.connect_health, 90),
 }
 
 
@@ -152,13 +152,13 @@ def _exclusive(layout: Layout, console: Console) -> Iterator[None]:
         yield
 
 
-def up(settings: Settings, console: Console) -> dict[str, Any]:
+def up(settings: Settings, console: Console) -> StackStatus:
     layout = Layout.from_settings(settings)
     with _exclusive(layout, console):
         return _up(settings, layout, console)
 
 
-def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
+def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
     started = time.monotonic()
     inst = provision(settings, console)
     # Elasticsearch and Kafka start side by side; Connect needs Kafka.
@@ -206,7 +206,7 @@ def _up(settings: Settings, layout: Layout, console: Console) -> dict[str, Any]:
 def _await_api(settings: Settings, layout: Layout, console: Console) -> Health:
     with console.status("waiting for the API (it loads the model)"):
         result = health.wait_until_healthy(
-            lambda: health.api_health(settings),
+            lambda: net.api_health(settings),
             timeout=120,
             still_running=process(layout, "api").alive,
         )
@@ -235,7 +235,7 @@ def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
 
 def _restart_failed_tasks(settings: Settings, name: str) -> None:
     """After an outage a task may be FAILED; `up` restarts it (and only the failed ones)."""
-    state = health.connector_status(settings, name)
+    state = net.connector_status(settings, name)
     if state["state"] == "FAILED" or any(t["state"] == "FAILED" for t in state["tasks"]):
         httpx.post(
             f"{settings.connect.url.rstrip('/')}/connectors/{name}/restart",
@@ -259,142 +259,21 @@ def down(settings: Settings, console: Console) -> list[str]:
     return stopped
 
 
-def status(settings: Settings) -> dict[str, Any]:
-    """The object `gallery status --json` and `GET /api/status` print (see CONTRACT.md)."""
+def status(settings: Settings) -> StackStatus:
+    """The object `gallery status --json` prints (see CONTRACT.md): the network probes of
+    `gallery_core.status`, plus the process ids and Kafka version only the local stack knows."""
     layout = Layout.from_settings(settings)
-    index = load_index()
-    components: dict[str, Any] = {}
-    for name, server in SERVERS.items():
-        result = server.check(settings)
-        components[name] = {**result.as_dict(), "pid": process(layout, name).pid()}
-    topics = load_topics()
-    worker = health.consumer_group(settings, settings.worker.group_id, topics.images.name)
+    with Probes(settings) as probes:
+        found = probe_status(settings, probes)
+    components = found.components
+    for name in SERVERS:
+        components[name].pid = process(layout, name).pid()
+    components["kafka"].version = KAFKA_VERSION
     pids = [process(layout, n).pid() for n in app_processes(settings) if n.startswith("worker")]
-    components["worker"] = {**worker.as_dict(), "pid": pids[0], "pids": pids}
-    components["producer"] = _producer_health(settings, layout)
-    components["api"] = _api_health(settings, layout)
-    connectors = load_connectors()
-    connector = _connector_health(settings, connectors[0].name) if connectors else {"state": "NONE"}
-    return {
-        "components": components,
-        "watch_dir": str(settings.paths.watch_dir),
-        "index": index.name,
-        "index_docs": _doc_count(settings, index.name),
-        "elasticsearch_url": settings.elasticsearch.url,
-        "api_url": settings.api.url,
-        "connector": connector,
-        "dlq_count": dlq_count(settings),
-    }
-
-
-#: A sink that has not committed anything for this long while records wait is stalled.
-SINK_STALL_AFTER_S = 120.0
-
-
-def _connector_health(settings: Settings, name: str) -> dict[str, Any]:
-    """Connector and task states, the sink's lag, and whether it is stuck.
-
-    A connector can say RUNNING while it writes nothing (Elasticsearch refusing every bulk,
-    a task retrying forever). Progress is the sum of the sink group's committed offsets; it is
-    remembered in the run folder between calls, and a lag that has not moved for
-    `SINK_STALL_AFTER_S` makes the connector unhealthy.
-    """
-    state = health.connector_status(settings, name)
-    group = health.consumer_group(settings, f"connect-{name}", load_topics().vectors.name)
-    lag = group.info.get("lag")
-    committed = group.info.get("committed")
-    memo = settings.paths.run_dir / "status" / f"{name}.progress.json"
-    now = time.time()
-    try:
-        last = json.loads(memo.read_text())
-    except (OSError, ValueError):
-        last = {}
-    if committed is not None and committed != last.get("committed"):
-        last = {"committed": committed, "at": now}
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps(last))
-    idle = now - float(last.get("at", now))
-    healthy, detail = judge_sink(state, lag, idle)
-    return {
-        **state,
-        "healthy": healthy,
-        "detail": detail,
-        "lag": lag,
-        "seconds_since_progress": round(idle, 1),
-    }
-
-
-def judge_sink(
-    state: dict[str, Any], lag: int | None, idle_s: float, stall_after_s: float = SINK_STALL_AFTER_S
-) -> tuple[bool, str]:
-    """Healthy only if the connector and every task run and records do not wait in vain."""
-    tasks = state.get("tasks", [])
-    if state.get("state") != "RUNNING" or not tasks or any(t["state"] != "RUNNING" for t in tasks):
-        listed = ", ".join(f"{t['id']}:{t['state']}" for t in tasks) or "none"
-        return False, f"connector {state.get('state')}, tasks {listed}"
-    if lag and idle_s >= stall_after_s:
-        return False, f"stalled: {lag} records waiting, nothing written for {idle_s:.0f}s"
-    if lag:
-        return True, f"writing, {lag} records to go"
-    return True, "up to date" if lag == 0 else "running (lag unknown)"
-
-
-def _api_health(settings: Settings, layout: Layout) -> dict[str, Any]:
-    result = health.api_health(settings)
-    return {"healthy": result.healthy, "detail": result.detail, "pid": process(layout, "api").pid()}
-
-
-def _producer_health(settings: Settings, layout: Layout) -> dict[str, Any]:
-    pid = process(layout, "producer").pid()
-    beat = settings.paths.run_dir / "producer" / "heartbeat"
-    try:
-        age = time.time() - float(beat.read_text())
-    except (OSError, ValueError):
-        age = None
-    fresh = age is not None and age < 30
-    detail = (
-        f"watching {settings.paths.watch_dir}, heartbeat {age:.0f}s ago"
-        if age is not None
-        else "no heartbeat yet"
-    )
-    return {
-        "healthy": pid is not None and fresh,
-        "detail": detail if pid else "not running",
-        "pid": pid,
-    }
-
-
-def _doc_count(settings: Settings, index: str) -> int | None:
-    try:
-        with es_client(settings, request_timeout=3) as es:
-            return int(es.count(index=index)["count"])
-    except Exception:  # unreachable or missing index: status reports, never raises
-        return None
-
-
-def dlq_count(settings: Settings) -> int | None:
-    """Messages in the dead-letter topic: the sum of its partitions' offset ranges."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    topic = load_topics().dlq.name
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": "gallery-status",
-            "enable.auto.commit": False,
-            "logger": logging.getLogger("devstack.status.librdkafka"),
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=3)
-        if topic not in meta.topics or meta.topics[topic].error is not None:
-            return None
-        total = 0
-        for partition in meta.topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=3)
-            total += high - low
-        return total
-    except Exception:
-        return None
-    finally:
-        consumer.close()
+    components["worker"].pid, components["worker"].pids = pids[0], pids
+    components["api"].pid = process(layout, "api").pid()
+    producer = components["producer"]
+    producer.pid = process(layout, "producer").pid()
+    if producer.pid is None:  # a heartbeat file left by a watcher that has stopped
+        producer.healthy, producer.detail = False, "not running"
+    return found

@@ -14,21 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
 from rich.console import Console
 from rich.progress import Progress
 
-from gallery_core.clients import es_auth
-from gallery_api.queries import Metric, num_candidates_for
-from gallery_api.search import SOURCE_FIELDS, ImageIndex, Mode, detect_engine
+from gallery_api.queries import Metric, model_filter, num_candidates_for, term_filters
+from gallery_api.search import ImageIndex, Mode, detect_engine
+from gallery_core.clients import async_es_client
 from gallery_core.contracts import load_index
+from gallery_core.documents import METADATA_FIELDS
 from gallery_core.settings import Settings
 
 __all__ = ["export_neighbours"]
 
 
 def _work(doc: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "path", "collection", "title", "artist", "style", "genre", "year")
+    keep = ("id", "path", "collection", *METADATA_FIELDS)
     return {k: doc[k] for k in keep if doc.get(k) is not None}
 
 
@@ -49,15 +49,12 @@ async def _export(
     console: Console,
 ) -> int:
     spec = load_index()
-    es = AsyncElasticsearch(
-        settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=60
-    )
+    es = async_es_client(settings, request_timeout=60)
     written = 0
     try:
         index = ImageIndex(es, spec, await detect_engine(es, settings.api.script_engine))
-        filters = [{"term": {"collection": collection}}] if collection else []
-        total = (await es.count(index=spec.name, query={"bool": {"filter": filters}}))["count"]
-        pit = (await es.open_point_in_time(index=spec.name, keep_alive="5m"))["id"]
+        filters = term_filters(collection=collection)
+        total = await index.count(collection)
         gate = asyncio.Semaphore(4)
 
         async def one(doc: dict[str, Any]) -> None:
@@ -70,7 +67,7 @@ async def _export(
                     metric=metric,
                     mode=mode,
                     num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
-                    filters=[*filters, {"term": {"model_version": doc.get("model_version") or ""}}],
+                    filters=[*filters, model_filter(doc.get("model_version"))],
                     exclude_ids=[doc["id"]],
                 )
             _write_json(
@@ -87,22 +84,8 @@ async def _export(
 
         with Progress(console=console) as progress:
             task = progress.add_task("neighbours", total=total)
-            after: list[Any] | None = None
-            while True:
-                page = await es.search(
-                    pit={"id": pit, "keep_alive": "5m"},
-                    size=200,
-                    query={"bool": {"filter": filters}},
-                    sort=[{"_shard_doc": "asc"}],
-                    search_after=after,
-                    source_includes=[*SOURCE_FIELDS, spec.vector_field],
-                )
-                hits = page["hits"]["hits"]
-                if not hits:
-                    break
-                await asyncio.gather(*(one(dict(h["_source"], id=h["_id"])) for h in hits))
-                after = hits[-1]["sort"]
-        await es.close_point_in_time(id=pit)
+            async for page in index.scan(collection):
+                await asyncio.gather(*(one(doc) for doc in page))
     finally:
         await es.close()
     return written

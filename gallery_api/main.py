@@ -14,19 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gallery_core.clients import es_auth
 from gallery_api.errors import install_error_handlers, problem
 from gallery_api.metrics import Metrics
 from gallery_api.ratelimit import UploadRateLimit
 from gallery_api.routes import admin, artworks, health, map, ops, search
-from gallery_api.search import ImageIndex, detect_engine
-from gallery_api.state import ApiState
+from gallery_api.state import ApiState, OpenBackends, open_backends
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.media import MediaStore
 from gallery_core.model.encoder import Encoder, load_encoder
@@ -82,8 +79,10 @@ def create_app(
     settings: Settings | None = None,
     encoder: Encoder | None = None,
     index: IndexSpec | None = None,
+    backends: OpenBackends = open_backends,
 ) -> FastAPI:
-    """The API; `encoder` and `index` default to the shipped model and mappings/paintings.json."""
+    """The API; `encoder` and `index` default to the shipped model and mappings/paintings.json,
+    `backends` to the real connections (tests give fakes)."""
     settings = settings or get_settings()
     index_spec = index or load_index()
     # Built here, not in lifespan: a malformed limit refuses to create the app at all.
@@ -91,41 +90,36 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        es = AsyncElasticsearch(
-            settings.elasticsearch.url, basic_auth=es_auth(settings), request_timeout=30
-        )
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload")
         try:
-            engine = await detect_engine(es, settings.api.script_engine)
-            model: Encoder
-            if encoder is not None:
-                model = encoder
-            else:
-                model = await asyncio.get_running_loop().run_in_executor(
-                    executor, load_encoder, settings.worker.model_path
+            async with backends(settings, index_spec) as opened:
+                model: Encoder
+                if encoder is not None:
+                    model = encoder
+                else:
+                    model = await asyncio.get_running_loop().run_in_executor(
+                        executor, load_encoder, settings.worker.model_path
+                    )
+                app.state.api = ApiState(
+                    settings=settings,
+                    backends=opened,
+                    encoder=model,
+                    media=MediaStore(settings.paths.media_dir),
+                    executor=executor,
+                    uploads=asyncio.Semaphore(settings.api.max_concurrent_uploads),
+                    upload_rate=upload_rate,
+                    metrics=metrics,
                 )
-            app.state.api = ApiState(
-                settings=settings,
-                es=es,
-                index=ImageIndex(es, index_spec, engine),
-                encoder=model,
-                media=MediaStore(settings.paths.media_dir),
-                executor=executor,
-                uploads=asyncio.Semaphore(settings.api.max_concurrent_uploads),
-                upload_rate=upload_rate,
-                metrics=metrics,
-            )
-            logger.info(
-                "API ready: index %s, exact search by %s, model %s %s",
-                index_spec.name,
-                engine.value,
-                model.name,
-                model.version,
-            )
-            yield
+                logger.info(
+                    "API ready: index %s, exact search by %s, model %s %s",
+                    index_spec.name,
+                    opened.index.engine.value,
+                    model.name,
+                    model.version,
+                )
+                yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            await es.close()
 
     app = GalleryApi(
         title="Artwork similarity",

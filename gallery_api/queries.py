@@ -1,4 +1,4 @@
-"""Elasticsearch query bodies for similarity search: pure functions, no I/O.
+"""Elasticsearch query bodies: pure functions, no I/O; the only place the API writes them.
 
 Exact search is a ``script_score`` query. On a production cluster the script is painless
 (``cosineSimilarity`` / ``l2norm``); the local single node has no painless module, so it runs
@@ -16,7 +16,22 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Metric", "ScriptEngine", "knn_query", "num_candidates_for", "script_score_query"]
+__all__ = [
+    "Metric",
+    "ScriptEngine",
+    "browse_query",
+    "collection_terms",
+    "count_vectors_query",
+    "duplicates_query",
+    "knn_query",
+    "model_filter",
+    "num_candidates_for",
+    "random_sample",
+    "region_knn_query",
+    "region_script_score_query",
+    "script_score_query",
+    "term_filters",
+]
 
 
 class Metric(StrEnum):
@@ -132,3 +147,63 @@ def region_script_score_query(
         }
     }
     return {"bool": {"must": [nested], "filter": list(filters)}}
+
+
+# --- filters, browsing, sampling -----------------------------------------------------------
+
+
+def term_filters(**values: str | None) -> list[dict[str, Any]]:
+    """A term filter per given keyword field (collection, style, artist...), empty ones skipped."""
+    return [{"term": {field: value}} for field, value in values.items() if value]
+
+
+def model_filter(model_version: str | None) -> dict[str, Any]:
+    """Vectors of different models are not comparable: compare within one model version only.
+
+    While a collection is being re-vectorized after a model change, works not yet redone are
+    left out of the answers instead of being ranked by meaningless scores.
+    """
+    return {"term": {"model_version": model_version or ""}}
+
+
+def random_sample(query: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``query``'s documents in a random order fixed by ``seed`` (same seed, same order)."""
+    return {
+        "function_score": {
+            "query": query,
+            "random_score": {"seed": seed, "field": "_seq_no"},
+            "boost_mode": "replace",
+        }
+    }
+
+
+def browse_query(
+    collection: str | None, seed: int | None
+) -> tuple[dict[str, Any], list[Any] | None]:
+    """Query and sort of a gallery page: newest first, or a random sample with ``seed``."""
+    query: dict[str, Any] = {"bool": {"filter": term_filters(collection=collection)}}
+    if seed is not None:
+        return random_sample(query, seed), None
+    return query, [{"ingested_at": {"order": "desc", "unmapped_type": "date"}}, {"id": "asc"}]
+
+
+def count_vectors_query(field: str, collection: str | None) -> dict[str, Any]:
+    """The documents of ``collection`` (or all) that have a vector in ``field``."""
+    return {
+        "bool": {"filter": [{"exists": {"field": field}}, *term_filters(collection=collection)]}
+    }
+
+
+def duplicates_query(content_sha256: str, exclude_id: str) -> dict[str, Any]:
+    """Other documents with the same content hash (one image under several paths)."""
+    return {
+        "bool": {
+            "filter": [{"term": {"content_sha256": content_sha256}}],
+            "must_not": [{"ids": {"values": [exclude_id]}}],
+        }
+    }
+
+
+def collection_terms(size: int = 1000) -> dict[str, Any]:
+    """An aggregation of the documents per collection (``by``)."""
+    return {"by": {"terms": {"field": "collection", "size": size}}}

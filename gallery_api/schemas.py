@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, Field
+from gallery_core.documents import ArtworkDocument
 
 __all__ = ["Artwork", "ArtworkList", "Hit", "Problem", "SearchResponse", "SimilarResponse"]
 
 
-class Artwork(BaseModel):
-    id: str
-    path: str | None = None
-    collection: str | None = None
-    title: str | None = None
-    artist: str | None = None
-    style: str | None = None
-    genre: str | None = None
-    date: str | None = None
-    year: int | None = None
+class Artwork(ArtworkDocument):
+    """A work as the API shows it: its document, and where its images are served."""
+
+    model_config = ConfigDict(frozen=False)
+
     image_url: str
     thumbnail_url: str
-    model: str | None = None
-    model_version: str | None = None
-    content_sha256: str | None = None
-    width: int | None = None
-    height: int | None = None
-    format: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
     #: Other works with the same content hash (identical images under other paths).
     duplicates: list[str] = Field(default_factory=list)
 

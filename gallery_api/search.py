@@ -10,7 +10,7 @@ mode: cosine -> cos + 1, l2 -> 1 / (1 + l2).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,34 +20,23 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from gallery_api.queries import (
     Metric,
     ScriptEngine,
+    browse_query,
+    collection_terms,
+    count_vectors_query,
+    duplicates_query,
     knn_query,
+    random_sample,
     region_knn_query,
     region_script_score_query,
     script_score_query,
+    term_filters,
 )
 from gallery_core.contracts import IndexSpec
+from gallery_core.documents import SOURCE_FIELDS as DOCUMENT_SOURCE_FIELDS
 
 __all__ = ["ImageIndex", "Mode", "RegionHit", "detect_engine"]
 
-SOURCE_FIELDS = [
-    "id",
-    "path",
-    "collection",
-    "title",
-    "artist",
-    "style",
-    "genre",
-    "date",
-    "year",
-    "model",
-    "model_version",
-    "content_sha256",
-    "width",
-    "height",
-    "format",
-    "metadata",
-    "thumbnail",
-]
+SOURCE_FIELDS = list(DOCUMENT_SOURCE_FIELDS)
 
 
 class Mode(StrEnum):
@@ -115,24 +104,14 @@ class ImageIndex:
             return None
         return dict(doc["_source"], id=doc["_id"])
 
+    async def ping(self) -> None:
+        """Raises unless the cluster answers within two seconds."""
+        await self.es.cluster.health(timeout="2s")
+
     async def browse(
         self, *, limit: int, offset: int, collection: str | None, seed: int | None
     ) -> tuple[int, list[dict[str, Any]]]:
-        filters = [{"term": {"collection": collection}}] if collection else []
-        query: dict[str, Any] = {"bool": {"filter": filters}}
-        sort: list[Any] | None = [
-            {"ingested_at": {"order": "desc", "unmapped_type": "date"}},
-            {"id": "asc"},
-        ]
-        if seed is not None:
-            query = {
-                "function_score": {
-                    "query": query,
-                    "random_score": {"seed": seed, "field": "_seq_no"},
-                    "boost_mode": "replace",
-                }
-            }
-            sort = None
+        query, sort = browse_query(collection, seed)
         found = await self.es.search(
             index=self.name,
             query=query,
@@ -144,6 +123,67 @@ class ImageIndex:
         )
         hits = found["hits"]
         return int(hits["total"]["value"]), [dict(h["_source"], id=h["_id"]) for h in hits["hits"]]
+
+    async def collection_counts(self) -> tuple[int, list[tuple[str, int]]]:
+        """All documents, and the documents of each collection, largest first."""
+        found = await self.es.search(
+            index=self.name, size=0, track_total_hits=True, aggs=collection_terms()
+        )
+        buckets = found["aggregations"]["by"]["buckets"]
+        return int(found["hits"]["total"]["value"]), [(b["key"], b["doc_count"]) for b in buckets]
+
+    async def count_vectors(self, collection: str | None) -> int:
+        """Documents of ``collection`` (or all) that have a vector."""
+        query = count_vectors_query(self.spec.vector_field, collection)
+        return int((await self.es.count(index=self.name, query=query))["count"])
+
+    async def sample_vectors(
+        self, collection: str | None, limit: int, seed: int, fields: Sequence[str]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """How many documents of ``collection`` have a vector, and a fixed random sample of
+        ``limit`` of them with ``fields`` and the vector (sorted by id)."""
+        field = self.spec.vector_field
+        found = await self.es.search(
+            index=self.name,
+            query=random_sample(count_vectors_query(field, collection), seed),
+            size=limit,
+            source_includes=[*fields, field],
+            track_total_hits=True,
+        )
+        hits = found["hits"]
+        docs = [dict(h["_source"], id=h["_id"]) for h in hits["hits"] if h["_source"].get(field)]
+        docs.sort(key=lambda d: str(d["id"]))  # the sample's order must not move the map
+        return int(hits["total"]["value"]), docs
+
+    async def scan(
+        self, collection: str | None, *, page: int = 200
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every document of ``collection`` (or all) with its vector, a page at a time, from
+        a point in time (a consistent view while the index changes)."""
+        query = {"bool": {"filter": term_filters(collection=collection)}}
+        pit = (await self.es.open_point_in_time(index=self.name, keep_alive="5m"))["id"]
+        try:
+            after: list[Any] | None = None
+            while True:
+                found = await self.es.search(
+                    pit={"id": pit, "keep_alive": "5m"},
+                    size=page,
+                    query=query,
+                    sort=[{"_shard_doc": "asc"}],
+                    search_after=after,
+                    source_includes=[*SOURCE_FIELDS, self.spec.vector_field],
+                )
+                hits = found["hits"]["hits"]
+                if not hits:
+                    return
+                yield [dict(h["_source"], id=h["_id"]) for h in hits]
+                after = hits[-1]["sort"]
+        finally:
+            await self.es.close_point_in_time(id=pit)
+
+    async def count(self, collection: str | None = None) -> int:
+        query = {"bool": {"filter": term_filters(collection=collection)}}
+        return int((await self.es.count(index=self.name, query=query))["count"])
 
     async def similar(
         self,
@@ -237,14 +277,6 @@ class ImageIndex:
             index=self.name,
             size=20,
             source=False,
-            query={
-                "bool": {
-                    "filter": [{"term": {"content_sha256": content_sha256}}],
-                    "must_not": [{"ids": {"values": [exclude_id]}}],
-                }
-            },
+            query=duplicates_query(content_sha256, exclude_id),
         )
         return [h["_id"] for h in found["hits"]["hits"]]
-
-    async def count(self) -> int:
-        return int((await self.es.count(index=self.name))["count"])

@@ -18,6 +18,7 @@ from rich.table import Table
 from devstack.errors import StackError
 from gallery_cli import ml
 from gallery_core.settings import get_settings
+from gallery_core.status import StackStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 bench_app = typer.Typer(no_args_is_help=True, help="Performance benchmarks (print figures).")
@@ -72,10 +73,10 @@ def status(as_json: JsonFlag = False) -> None:
 
     state = stack_status(get_settings())
     if as_json:
-        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+        sys.stdout.write(json.dumps(state.as_json(), indent=2) + "\n")
     else:
         _print_status(state)
-    if not all(state["components"][c]["healthy"] for c in ("kafka", "connect", "elasticsearch")):
+    if not all(state.components[c].healthy for c in ("kafka", "connect", "elasticsearch")):
         raise typer.Exit(1)
 
 
@@ -83,6 +84,7 @@ def status(as_json: JsonFlag = False) -> None:
 def init() -> None:
     """Create topics, index and connectors on already-running servers (docker-compose's init)."""
     from devstack import bootstrap
+    from gallery_core.clients import es_client
     from gallery_core.contracts import load_connectors, load_index, load_topics
 
     settings = get_settings()
@@ -231,7 +233,8 @@ def bench_query(
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
     from elasticsearch import ConnectionError as EsConnectionError
 
-    from benchmarks.query import flatten, run_query_benchmark
+    from benchmarks.query import run_query_benchmark
+    from benchmarks.query_figures import flatten
 
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
@@ -260,28 +263,24 @@ def _print_result(title: str, result: dict[str, object], as_json: bool) -> None:
     Console().print(table)
 
 
-def _print_status(state: dict[str, object]) -> None:
+def _print_status(state: StackStatus) -> None:
     table = Table(title="gallery stack")
     table.add_column("component")
     table.add_column("healthy")
     table.add_column("version")
     table.add_column("detail")
-    components = state["components"]
-    assert isinstance(components, dict)
-    for name, comp in components.items():
-        mark = "[green]yes[/]" if comp["healthy"] else "[red]no[/]"
-        table.add_row(name, mark, str(comp.get("version") or ""), str(comp["detail"]))
+    for name, comp in state.components.items():
+        mark = "[green]yes[/]" if comp.healthy else "[red]no[/]"
+        table.add_row(name, mark, comp.version or "", comp.detail)
     out = Console()
     out.print(table)
-    connector = state["connector"]
-    assert isinstance(connector, dict)
-    tasks = ", ".join(f"{t['id']}:{t['state']}" for t in connector.get("tasks", []))
-    out.print(f"connector {connector.get('name')}: {connector.get('state')} [{tasks}]")
+    connector = state.connector
+    tasks = ", ".join(f"{t.id}:{t.state}" for t in connector.tasks)
+    out.print(f"connector {connector.name}: {connector.state} [{tasks}]")
     out.print(
-        f"index {state['index']}: {state.get('index_docs')} documents; "
-        f"dead-lettered: {state['dlq_count']}"
+        f"index {state.index}: {state.index_docs} documents; dead-lettered: {state.dlq_count}"
     )
-    out.print(f"Elasticsearch: {state['elasticsearch_url']}   watch folder: {state['watch_dir']}")
+    out.print(f"Elasticsearch: {state.elasticsearch_url}   watch folder: {state.watch_dir}")
 
 
 if __name__ == "__main__":

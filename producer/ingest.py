@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gallery_core.clients import es_client
 from gallery_core.contracts import load_index, load_topics
-from gallery_core.dead_letters import decode_record
+from gallery_core.dead_letters import DeadLetterTopic
 from gallery_core.publisher import ImagePublisher
 from gallery_core.settings import Settings
 from gallery_core.sources.files import Accepted, file_version, inspect_file
@@ -184,30 +183,8 @@ def vectorized_by_other_model(settings: Settings, ids: list[str], model_version:
 def dlq_offsets(settings: Settings, *, end: bool = True) -> dict[int, int]:
     """Where the dead-letter topic ends now (dead letters after this belong to what follows),
     or, with ``end=False``, where it begins (to account for files dead-lettered earlier)."""
-    topic = load_topics().dlq.name
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": "gallery-ingest",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1 if end else 0]
-            for p in parts
-        }
-    finally:
-        consumer.close()
-
-
-def _headers(msg: Any) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for item in msg.headers() or []:
-        name, value = item[0], item[1]
-        out[name] = value.encode() if isinstance(value, str) else (value or b"")
-    return out
+    with DeadLetterTopic(settings, "gallery-ingest", timeout_s=10) as dlq:
+        return dlq.offsets(end=end)
 
 
 def await_accounted(
@@ -224,30 +201,16 @@ def await_accounted(
     content (and, if given, vectorized by ``model_version``) or has a dead letter after
     ``dlq_start``; counts go into ``summary``."""
     index = load_index().name
-    dlq = load_topics().dlq.name
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": "gallery-ingest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.assign([TopicPartition(dlq, p, o) for p, o in dlq_start.items()])
+    dlq = DeadLetterTopic(settings, "gallery-ingest")
+    dlq.follow(dlq_start)
     es = es_client(settings)
     outstanding = dict(expected)
     deadline = time.monotonic() + timeout_s
     with _progress(console) as progress:
         task = progress.add_task("searchable or dead-lettered", total=len(outstanding))
         while outstanding and time.monotonic() < deadline:
-            for msg in consumer.consume(500, timeout=0.2):
-                raw_key = msg.key()
-                if msg.error() or not isinstance(raw_key, bytes):
-                    continue
-                key = raw_key.decode(errors="replace")
+            for key, letter in dlq.poll(0.2):
                 if key not in outstanding:
-                    continue
-                letter = decode_record(raw_key, msg.value(), _headers(msg), None)
-                if letter is None:
                     continue
                 if letter.content_sha256 and letter.content_sha256 != outstanding[key]:
                     continue  # a dead letter of an older version of this file
@@ -284,5 +247,5 @@ def await_accounted(
             if outstanding:
                 time.sleep(0.25)
     summary.pending = len(outstanding)
-    consumer.close()
+    dlq.close()
     es.close()

@@ -23,12 +23,12 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def stack(settings: Settings) -> Iterator[Settings]:
-    from devstack import health
     from devstack.stack import down, up
+    from gallery_core import probes
 
     already_up = all(
         check(settings).healthy
-        for check in (health.kafka_health, health.connect_health, health.elasticsearch_health)
+        for check in (probes.kafka_health, probes.connect_health, probes.elasticsearch_health)
     )
     console = Console(stderr=True)
     up(settings, console)  # cheap when running; reconciles topics, index and connector

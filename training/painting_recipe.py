@@ -75,8 +75,8 @@ def load_imagenet_backbone(model: Any) -> str:
         PTH_REQUIREMENT,
         lite0_weights_path,
         load_efficientnet_lite0_weights,
-        read_torch_state_dict,
     )
+    from training.torch_file import read_torch_state_dict
 
     load_efficientnet_lite0_weights(model, read_torch_state_dict(lite0_weights_path()))
     for layer in model.layers:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gallery_core.dead_letters import DeadLetter
+from gallery_core.documents import METADATA_FIELDS
 from gallery_core.errors import ImageDecodeError
 from gallery_core.image_records import ImageHeaders
 from gallery_core.imaging import Sandbox, decode_image, to_model_input
@@ -240,11 +241,7 @@ class BatchProcessor:
     ) -> bytes:
         h = event.headers
         meta = dict(h.metadata)
-        known = {
-            k: meta.pop(k)
-            for k in ("title", "artist", "style", "genre", "date", "year")
-            if k in meta
-        }
+        known = {k: meta.pop(k) for k in METADATA_FIELDS if k in meta}
         extra = meta.pop("metadata", None)
         return encode_vector_record(
             event.key,

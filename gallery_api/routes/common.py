@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query
 
 from gallery_api.deps import StateDep
 from gallery_api.errors import BadRequest
-from gallery_api.queries import Metric, num_candidates_for
+from gallery_api.queries import Metric, model_filter, num_candidates_for, term_filters
 from gallery_api.schemas import Artwork, Hit, RegionMatch
 from gallery_api.search import Mode, RegionHit
 from gallery_api.state import ApiState
@@ -25,7 +25,6 @@ __all__ = [
     "find_by_regions",
     "find_similar",
     "fuse_views",
-    "model_filter",
     "to_artwork",
     "to_hit",
 ]
@@ -59,23 +58,6 @@ def check_k(k: int, max_k: int) -> int:
     return k
 
 
-def filters(collection: str | None, style: str | None, artist: str | None) -> list[dict[str, Any]]:
-    out = []
-    for field, value in (("collection", collection), ("style", style), ("artist", artist)):
-        if value:
-            out.append({"term": {field: value}})
-    return out
-
-
-def model_filter(model_version: str | None) -> dict[str, Any]:
-    """Vectors of different models are not comparable: compare within one model version only.
-
-    While a collection is being re-vectorized after a model change, works not yet redone are
-    left out of the answers instead of being ranked by meaningless scores.
-    """
-    return {"term": {"model_version": model_version or ""}}
-
-
 @dataclass(frozen=True)
 class SimilarQuery:
     """The query parameters shared by similar-by-id and search-by-upload."""
@@ -96,7 +78,10 @@ def similar_query(
     artist: ArtistQ = None,
 ) -> SimilarQuery:
     return SimilarQuery(
-        check_k(k, state.settings.api.max_k), metric, mode, filters(collection, style, artist)
+        check_k(k, state.settings.api.max_k),
+        metric,
+        mode,
+        term_filters(collection=collection, style=style, artist=artist),
     )
 
 

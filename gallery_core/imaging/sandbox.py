@@ -109,7 +109,11 @@ class Sandbox:
         """
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
-        futures: list[Future[T]] = [self._pool.submit(fn, *args) for args in calls]
+        try:
+            futures: list[Future[T]] = [self._pool.submit(fn, *args) for args in calls]
+        except BrokenProcessPool:  # a process died while idle (the OOM killer...): replace it
+            self.restart()
+            futures = [self._pool.submit(fn, *args) for args in calls]
         results: list[T | ImageDecodeError] = []
         broken = False
         for future in futures:

@@ -17,9 +17,12 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from pydantic import Field
+
+from gallery_core.documents import METADATA_FIELDS, ArtworkMetadata
 
 __all__ = ["SIDECAR_NAMES", "Metadata", "SidecarIndex", "layout_metadata", "normalise_row"]
 
@@ -38,39 +41,22 @@ _ALIASES = {
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
 
 
-@dataclass(frozen=True)
-class Metadata:
-    title: str | None = None
-    artist: str | None = None
-    style: str | None = None
-    genre: str | None = None
-    date: str | None = None
-    year: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+class Metadata(ArtworkMetadata):
+    """A work's metadata as a sidecar or the folder layout gives it, with the extra columns."""
+
+    extra: dict[str, str] = Field(default_factory=dict)
 
     def merged_over(self, base: Metadata) -> Metadata:
         """These values, falling back to `base` where these are empty."""
-        return Metadata(
-            title=self.title or base.title,
-            artist=self.artist or base.artist,
-            style=self.style or base.style,
-            genre=self.genre or base.genre,
-            date=self.date or base.date,
-            year=self.year if self.year is not None else base.year,
-            extra={**base.extra, **self.extra},
-        )
+        mine = self.model_dump(include=set(METADATA_FIELDS))
+        theirs = base.model_dump(include=set(METADATA_FIELDS))
+        merged = {k: mine[k] if mine[k] not in (None, "") else theirs[k] for k in METADATA_FIELDS}
+        return Metadata(**merged, extra={**base.extra, **self.extra})
 
     def as_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
             k: v
-            for k, v in (
-                ("title", self.title),
-                ("artist", self.artist),
-                ("style", self.style),
-                ("genre", self.genre),
-                ("date", self.date),
-                ("year", self.year),
-            )
+            for k, v in self.model_dump(include=set(METADATA_FIELDS)).items()
             if v not in (None, "")
         }
         if self.extra:

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from rich.console import Console
 
-from gallery_core.clients import es_client
 from gallery_api.main import create_app
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index, load_topics
 from gallery_core.settings import Settings
 from gallery_core.vector_records import encode_vector_record, vector_producer

@@ -8,9 +8,9 @@ import time
 import pytest
 from rich.console import Console
 
-from gallery_core.clients import es_client
 from devstack.layout import Layout
 from devstack.stack import process, up
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
 from tests.integration.sinkutil import (

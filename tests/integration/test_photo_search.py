@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from rich.console import Console
 
-from gallery_core.clients import es_client
 from gallery_api.main import create_app
+from gallery_core.clients import es_client
 from gallery_core.settings import Settings
 from producer.ingest import ingest
 from tests.integration.sinkutil import delete_collection, new_collection

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from gallery_core.clients import es_client
 from devstack.layout import Layout
 from devstack.stack import process, up
+from gallery_core.clients import es_client
 from gallery_core.settings import Settings
 from producer.ingest import ingest
 from tests.integration.imagesets import write_many

@@ -11,8 +11,8 @@ from confluent_kafka import Consumer
 from elasticsearch import Elasticsearch
 
 from gallery_core.clients import es_client
-from devstack.health import connector_status
 from gallery_core.contracts import load_connectors, load_index, load_topics
+from gallery_core.probes import connector_status
 from gallery_core.settings import Settings
 from gallery_core.vector_records import vector_producer
 from tests.integration.sinkutil import (

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
-from gallery_core.clients import es_client
 from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from gallery_core.clients import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
 from tests.integration.sinkutil import (

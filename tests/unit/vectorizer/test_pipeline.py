@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from PIL import Image
 from gallery_core.image_records import ImageHeaders
 from gallery_core.media import MediaStore
 from tests.fakes import FakeEncoder, FakeRegionEncoder
-from vectorizer.pipeline import BatchProcessor, DecodePool, ImageEvent, check_vectors
+from vectorizer import pipeline
+from vectorizer.pipeline import (
+    BatchProcessor,
+    DecodePool,
+    ImageEvent,
+    PreparedImage,
+    check_vectors,
+    prepare_image,
+)
 
 DIMS = 256
 
@@ -167,15 +176,35 @@ def test_vector_checks_name_the_problem() -> None:
     assert check_vectors(vectors, 3)[0] == "vector has 2 dims, the index has 3"
 
 
-def test_a_crashing_decoder_process_is_replaced(tmp_path: Path) -> None:
+#: Bytes on which `prepare_or_die` kills its decode process.
+CRASH = b"crash the decoder"
+
+
+def prepare_or_die(data: bytes, *args: Any) -> PreparedImage:
+    """`prepare_image`, except that the decode process dies at once (a crashing codec) on
+    `CRASH`. Module-level, so the sandbox's processes can import it."""
+    if data == CRASH:
+        os._exit(1)
+    return prepare_image(data, *args)
+
+
+def test_a_crashing_decoder_process_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch's own call kills its process while the batch waits for it, so the sandbox
+    # always sees the crash on this batch: BrokenProcessPool -> resource_limit, then restart.
+    monkeypatch.setattr(pipeline, "prepare_image", prepare_or_die)
     pool = DecodePool(workers=1, memory_bytes=1 << 30)
     try:
-        pool._pool.submit(__import__("os")._exit, 1)  # kill the worker process
-        outs = processor(tmp_path, pool).process([event("a", png((3, 3, 3)))])
-        # Either the crash was seen on this batch (resource_limit) or the pool was rebuilt first.
-        assert outs[0].value is not None or outs[0].dead_letter.reason == "resource_limit"  # type: ignore[union-attr]
-        (again,) = processor(tmp_path, pool).process([event("b", png((4, 4, 4)))])
-        assert again.value is not None
+        proc = processor(tmp_path, pool)
+        (crashed,) = proc.process([event("a", CRASH)])
+        assert crashed.value is None and crashed.dead_letter is not None
+        assert (crashed.dead_letter.stage, crashed.dead_letter.reason) == (
+            "decode",
+            "resource_limit",
+        )
+        (again,) = proc.process([event("b", png((4, 4, 4)))])
+        assert again.dead_letter is None and again.value is not None
     finally:
         pool.close()
 

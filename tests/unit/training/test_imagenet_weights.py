@@ -31,13 +31,12 @@ from training import imagenet_weights as iw
 from training.imagenet_weights import (
     PTH_REQUIREMENT,
     ImageNetWeightsUnavailable,
-    TorchFileError,
     WeightMismatch,
     keras_layer_for_torch_key,
     lite0_weights_path,
     load_efficientnet_lite0_weights,
-    read_torch_state_dict,
 )
+from training.torch_file import TorchFileError, read_torch_state_dict
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "efficientnet_lite0_reference.npz"
 

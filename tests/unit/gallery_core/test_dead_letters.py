@@ -41,18 +41,3 @@ def test_a_connect_dead_letter_takes_its_reason_from_headers_and_path_from_the_r
 def test_what_is_not_a_dead_letter_is_skipped() -> None:
     assert decode_dead_letter(b"k", None, {}, None) is None
     assert decode_dead_letter(b"k", b"not json", {}, None) is None
-
-
-def test_featured_collections_come_first_in_their_own_order() -> None:
-    from gallery_api.routes.ops import CollectionCount, featured_first
-
-    counts = [
-        CollectionCount(name=n, count=c) for n, c in (("clipart", 900), ("b", 5), ("museum", 7))
-    ]
-    ordered = featured_first(counts, ["museum", "b"])
-    assert [(c.name, c.featured) for c in ordered] == [
-        ("museum", True),
-        ("b", True),
-        ("clipart", False),
-    ]
-    assert [c.name for c in featured_first(counts, [])] == ["clipart", "b", "museum"]

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageFile
 
-from gallery_core.errors import GalleryError, ImageDecodeError, Reason
+from gallery_core.errors import GalleryError, ImageDecodeError
 from gallery_core.imaging import (
     BACKGROUND_RGB,
     MAX_IMAGE_BYTES,
@@ -30,11 +30,12 @@ from gallery_core.imaging import (
     ImageFormat,
     decode_image,
     decode_image_sandboxed,
-    make_thumbnail,
     sniff_format,
     to_model_input,
     to_rgb,
 )
+from gallery_core.media import make_thumbnail
+from gallery_core.reasons import Reason
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 

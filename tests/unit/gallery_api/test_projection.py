@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gallery_api.maps import MapCache, MapPoint, MapResponse, cache_key, is_stale
 from gallery_api.projection import MIN_TSNE_POINTS, Method, fit_unit_square, project
-from gallery_api.routes.map import MapCache, MapPoint, MapResponse, cache_key, is_stale
 
 
 def clusters(n_per: int, dims: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -5,18 +5,17 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.query import (
+from benchmarks.query_baselines import top_k_excluding
+from benchmarks.query_figures import (
     TARGETS,
     Target,
-    _bench_spec,
     check_targets,
     flatten,
     latency_summary,
     recall_at_k,
-    synthetic_ids,
-    synthetic_vectors,
-    top_k_excluding,
 )
+from benchmarks.query_index import bench_spec
+from benchmarks.query_vectors import synthetic_ids, synthetic_vectors
 from gallery_core.contracts import load_index
 
 
@@ -98,6 +97,6 @@ def test_flatten_joins_nested_keys_with_dots() -> None:
 
 def test_the_bench_index_has_the_product_mapping_under_its_own_name() -> None:
     product = load_index()
-    spec = _bench_spec(10_000)
+    spec = bench_spec(10_000)
     assert spec.name == "bench-vectors-10000" != product.name
     assert spec.mappings == product.mappings and spec.dims == product.dims

@@ -1,0 +1,185 @@
+"""The query benchmark's Elasticsearch side: the throw-away index and the queries sent to it.
+
+`bench_spec` names an index ``bench-vectors-<N>`` with the product's settings and mappings;
+`load_vectors` fills it with the synthetic vectors by bulk (refresh off during the load,
+restored after), `force_merge` settles it to one segment, and `DirectQueries` sends the
+bodies the API's similar route builds straight to Elasticsearch, timing each call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import streaming_bulk
+from rich.console import Console
+from rich.progress import Progress
+
+from benchmarks.query_vectors import Vectors
+from gallery_api.queries import (
+    Metric,
+    ScriptEngine,
+    knn_query,
+    model_filter,
+    script_score_query,
+)
+from gallery_api.search import SOURCE_FIELDS
+from gallery_core.contracts import IndexSpec, load_index
+
+__all__ = [
+    "INDEX_PREFIX",
+    "MODEL_VERSION",
+    "DirectQueries",
+    "bench_spec",
+    "force_merge",
+    "load_vectors",
+    "segment_count",
+]
+
+INDEX_PREFIX = "bench-vectors-"
+#: The synthetic documents' model version (the route only compares vectors of one version).
+MODEL_VERSION = "0"
+
+
+def bench_spec(n: int) -> IndexSpec:
+    """The index for ``n`` vectors: the product's settings and mappings under its own name."""
+    product = load_index()
+    spec = IndexSpec(
+        name=f"{INDEX_PREFIX}{n}", settings=product.settings, mappings=product.mappings
+    )
+    if spec.name == product.name:
+        raise ValueError("the benchmark never writes to the product's index")
+    return spec
+
+
+def load_vectors(
+    es: Elasticsearch,
+    spec: IndexSpec,
+    ids: list[str],
+    vectors: Vectors,
+    console: Console,
+) -> dict[str, Any]:
+    """(Re)create ``spec``'s index holding ``vectors`` under ``ids``: ``{"load_s", "docs"}``."""
+    if es.indices.exists(index=spec.name):
+        es.indices.delete(index=spec.name)
+    es.indices.create(
+        index=spec.name,
+        settings={**spec.settings, "refresh_interval": "-1"},
+        mappings=spec.mappings,
+    )
+    field = spec.vector_field
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for i, (artwork_id, vector) in enumerate(zip(ids, vectors, strict=True)):
+            yield {
+                "_index": spec.name,
+                "_id": artwork_id,
+                "_source": {
+                    "id": artwork_id,
+                    field: vector.tolist(),  # float32 values exactly, as numpy sees them
+                    "path": f"bench/{i:06d}.jpg",
+                    "collection": "bench",
+                    "model": "synthetic",
+                    "model_version": MODEL_VERSION,
+                },
+            }
+
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{spec.name}: bulk load", total=len(ids))
+        for _ in _streaming(es, actions()):  # raises on the first failed document
+            progress.advance(task)
+    loaded = time.perf_counter() - started
+    es.indices.put_settings(
+        index=spec.name, settings={"refresh_interval": spec.settings.get("refresh_interval")}
+    )
+    es.indices.refresh(index=spec.name)
+    count = int(es.count(index=spec.name)["count"])
+    if count != len(ids):
+        raise RuntimeError(f"{spec.name}: {count} documents after loading {len(ids)}")
+    return {"load_s": round(loaded, 1), "docs": count}
+
+
+def _streaming(es: Elasticsearch, actions: Iterator[dict[str, Any]]) -> Iterator[tuple[bool, Any]]:
+    client = es.options(request_timeout=600)
+    yield from streaming_bulk(client, actions, chunk_size=500, max_retries=3)
+
+
+def segment_count(es: Elasticsearch, name: str) -> int:
+    rows = es.cat.segments(index=name, format="json")
+    return len(rows.body)
+
+
+def force_merge(es: Elasticsearch, name: str) -> float:
+    """Merge ``name`` down to one segment and refresh it: the seconds it took."""
+    started = time.perf_counter()
+    es.options(request_timeout=3600).indices.forcemerge(
+        index=name, max_num_segments=1, wait_for_completion=True
+    )
+    es.indices.refresh(index=name)
+    return round(time.perf_counter() - started, 1)
+
+
+class DirectQueries:
+    """The bodies the API's similar route sends (its same-model filter included), sent directly.
+
+    ``exact`` and ``knn`` return ``(wall seconds, ES took ms, ids)``; ``get`` the seconds of the
+    route's first call, the GET of the work's vector.
+    """
+
+    def __init__(
+        self,
+        es: Elasticsearch,
+        spec: IndexSpec,
+        engine: ScriptEngine,
+        num_candidates: int,
+        k: int,
+    ) -> None:
+        self.es, self.spec, self.engine = es, spec, engine
+        self.num_candidates, self.k = num_candidates, k
+
+    def exact(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
+        query = script_score_query(
+            vector,
+            metric=Metric.COSINE,
+            field=self.spec.vector_field,
+            engine=self.engine,
+            filters=[model_filter(MODEL_VERSION)],
+            exclude_ids=[exclude],
+        )
+        started = time.perf_counter()
+        found = self.es.search(
+            index=self.spec.name, query=query, size=self.k, source_includes=SOURCE_FIELDS
+        )
+        return _timed(started, found)
+
+    def knn(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
+        knn = knn_query(
+            vector,
+            field=self.spec.vector_field,
+            k=self.k,
+            num_candidates=self.num_candidates,
+            filters=[model_filter(MODEL_VERSION)],
+            exclude_ids=[exclude],
+        )
+        started = time.perf_counter()
+        found = self.es.search(
+            index=self.spec.name, knn=knn, size=self.k, source_includes=SOURCE_FIELDS
+        )
+        return _timed(started, found)
+
+    def get(self, artwork_id: str) -> float:
+        started = time.perf_counter()
+        self.es.get(
+            index=self.spec.name,
+            id=artwork_id,
+            source_includes=[*SOURCE_FIELDS, self.spec.vector_field],
+        )
+        return time.perf_counter() - started
+
+
+def _timed(started: float, found: Any) -> tuple[float, float, list[str]]:
+    seconds = time.perf_counter() - started
+    return seconds, float(found["took"]), [h["_id"] for h in found["hits"]["hits"]]

@@ -1,0 +1,219 @@
+"""Health probes of the servers and services, over the network, each bounded by a timeout.
+
+`Probes` opens its connections once (an HTTP client, a Kafka admin client, a consumer for
+watermarks, an Elasticsearch client) and answers one probe at a time; the API holds one for
+its lifetime, `gallery status` one per call. The module-level functions are one-shot forms
+for callers that probe once (the local stack waiting for a server to come up).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+from gallery_core.clients import admin_client, consumer, es_auth, es_client
+from gallery_core.settings import Settings
+
+__all__ = [
+    "Health",
+    "Probes",
+    "api_health",
+    "connect_health",
+    "connector_status",
+    "elasticsearch_health",
+    "kafka_health",
+]
+
+
+@dataclass
+class Health:
+    healthy: bool
+    detail: str
+    version: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Probes:
+    """Connections for health probes, opened once; thread-safe (one probe at a time)."""
+
+    def __init__(self, settings: Settings, timeout_s: float = 3.0) -> None:
+        self.settings, self.timeout_s = settings, timeout_s
+        self._http = httpx.Client(timeout=timeout_s)
+        self._admin = admin_client(settings)
+        self._watermarks = consumer(settings, "gallery-status")
+        self._es = es_client(settings, request_timeout=timeout_s)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._http.close()
+        self._watermarks.close()
+        self._es.close()
+
+    def __enter__(self) -> Probes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def elasticsearch(self) -> Health:
+        url = self.settings.elasticsearch.url.rstrip("/")
+        auth = es_auth(self.settings)
+        try:
+            with self._lock:
+                health = self._http.get(f"{url}/_cluster/health", auth=auth)
+                nodes = self._http.get(
+                    f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"}, auth=auth
+                )
+            body = health.raise_for_status().json()
+            versions = [n["version"] for n in nodes.raise_for_status().json()["nodes"].values()]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            return Health(False, f"unreachable at {url}: {exc}")
+        status = body.get("status")
+        return Health(
+            healthy=status in ("green", "yellow"),
+            detail=f"cluster {body.get('cluster_name')} is {status}",
+            version=versions[0] if versions else None,
+            info={"status": status, "nodes": body.get("number_of_nodes")},
+        )
+
+    def kafka(self) -> Health:
+        try:
+            with self._lock:
+                meta = self._admin.list_topics(timeout=self.timeout_s)
+        except Exception as exc:  # KafkaException, or a timeout reported as one
+            return Health(False, f"unreachable at {self.settings.kafka.bootstrap_servers}: {exc}")
+        return Health(
+            healthy=bool(meta.brokers),
+            detail=f"{len(meta.brokers)} broker(s), {len(meta.topics)} topics",
+            info={"brokers": len(meta.brokers)},
+        )
+
+    def connect(self) -> Health:
+        url = self.settings.connect.url.rstrip("/")
+        try:
+            with self._lock:
+                info = self._http.get(f"{url}/").raise_for_status().json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return Health(False, f"unreachable at {url}: {exc}")
+        return Health(True, "REST API up", version=info.get("version"), info=info)
+
+    def api(self) -> Health:
+        url = self.settings.api.url
+        try:
+            with self._lock:
+                self._http.get(f"{url}/healthz").raise_for_status()
+        except httpx.HTTPError as exc:
+            return Health(False, f"not serving at {url}: {exc}")
+        return Health(True, f"serving {url}")
+
+    def connector(self, name: str) -> dict[str, Any]:
+        """{'name', 'state', 'tasks': [{'id', 'state', 'trace'?}]} or state MISSING/UNKNOWN."""
+        url = f"{self.settings.connect.url.rstrip('/')}/connectors/{name}/status"
+        try:
+            with self._lock:
+                response = self._http.get(url)
+        except httpx.HTTPError as exc:
+            return {"name": name, "state": "UNKNOWN", "tasks": [], "detail": str(exc)}
+        if response.status_code == 404:
+            return {"name": name, "state": "MISSING", "tasks": []}
+        body = response.json()
+        return {
+            "name": name,
+            "state": body["connector"]["state"],
+            "tasks": [
+                {k: t[k] for k in ("id", "state", "trace") if k in t} for t in body.get("tasks", [])
+            ],
+        }
+
+    def topic_ranges(self, topic: str) -> dict[int, tuple[int, int]] | None:
+        """(low, high) watermarks per partition of ``topic``; None if it does not exist."""
+        with self._lock:
+            meta = self._watermarks.list_topics(topic, timeout=self.timeout_s)
+            found = meta.topics.get(topic)
+            if found is None or found.error is not None:
+                return None
+            return {
+                p: self._watermarks.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=self.timeout_s
+                )
+                for p in found.partitions
+            }
+
+    def topic_size(self, topic: str) -> int | None:
+        """Records in ``topic``: the sum of its partitions' offset ranges; None if unknown."""
+        try:
+            ranges = self.topic_ranges(topic)
+        except Exception:  # unreachable: status reports, never raises
+            return None
+        return None if ranges is None else sum(high - low for low, high in ranges.values())
+
+    def consumer_group(self, group: str, topic: str) -> Health:
+        """Members of a consumer group and its lag on ``topic`` (end offsets minus committed)."""
+        try:
+            with self._lock:
+                described = self._admin.describe_consumer_groups(
+                    [group], request_timeout=self.timeout_s
+                )[group].result()
+                offsets = self._admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout_s
+                )[group].result()
+            committed = {
+                tp.partition: tp.offset for tp in offsets.topic_partitions if tp.topic == topic
+            }
+            ranges = self.topic_ranges(topic) or {}
+        except Exception as exc:
+            return Health(False, f"group {group}: {exc}")
+        lag = 0
+        for p, (low, high) in ranges.items():
+            done = committed.get(p, -1)
+            lag += high - (done if done >= 0 else low)
+        members = len(described.members)
+        return Health(
+            healthy=members > 0,
+            detail=f"{members} member(s) in {group}, lag {lag} on {topic}",
+            info={
+                "members": members,
+                "lag": lag,
+                "committed": sum(o for o in committed.values() if o >= 0),
+                "state": str(described.state),
+            },
+        )
+
+    def doc_count(self, index: str) -> int | None:
+        try:
+            with self._lock:
+                return int(self._es.count(index=index)["count"])
+        except Exception:  # unreachable or missing index: status reports, never raises
+            return None
+
+
+def elasticsearch_health(settings: Settings) -> Health:
+    with Probes(settings) as probes:
+        return probes.elasticsearch()
+
+
+def kafka_health(settings: Settings) -> Health:
+    with Probes(settings) as probes:
+        return probes.kafka()
+
+
+def connect_health(settings: Settings) -> Health:
+    with Probes(settings) as probes:
+        return probes.connect()
+
+
+def api_health(settings: Settings) -> Health:
+    with Probes(settings) as probes:
+        return probes.api()
+
+
+def connector_status(settings: Settings, name: str) -> dict[str, Any]:
+    with Probes(settings) as probes:
+        return probes.connector(name)
