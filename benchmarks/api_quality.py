@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,14 @@ from training.progress import Progress, no_progress
 
 __all__ = ["ApiQualityReport", "evaluate_through_api"]
 
+#: Similar works asked for per same-artist query (hit@K).
+K = 10
+
 
 @dataclass(slots=True)
 class ApiQualityReport:
+    """What ``gallery eval --api`` measured through the public HTTP API."""
+
     api: str
     collection: str
     works: int
@@ -52,14 +57,10 @@ class ApiQualityReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "api": self.api,
-            "collection": self.collection,
-            "works": self.works,
-            "artist_queries": self.artist_queries,
+            **asdict(self),
             "same_artist_hit_at_10": round(self.same_artist_hit_at_10, 4),
             "copy_recall_at_1": {k: round(v, 4) for k, v in self.copy_recall_at_1.items()},
             "copy_recall_at_1_mean": round(self.copy_mean, 4),
-            "rate_limited_waits": self.rate_limited_waits,
         }
 
     def tables(self) -> list[Table]:
@@ -127,7 +128,7 @@ def evaluate_through_api(
     hits = 0
     for work in queries:
         response = client.get(
-            f"/api/artworks/{work['id']}/similar", params={"k": 10, "collection": collection}
+            f"/api/artworks/{work['id']}/similar", params={"k": K, "collection": collection}
         )
         response.raise_for_status()
         hits += any(h.get("artist") == work["artist"] for h in response.json()["hits"])

@@ -141,32 +141,29 @@ class DirectQueries:
         self.num_candidates, self.k = num_candidates, k
 
     def exact(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
-        query = script_score_query(
-            vector,
-            metric=Metric.COSINE,
-            field=self.spec.vector_field,
-            engine=self.engine,
-            filters=[model_filter(MODEL_VERSION)],
-            exclude_ids=[exclude],
+        metric, field, engine = Metric.COSINE, self.spec.vector_field, self.engine
+        where = self._where(exclude)
+        return self._search(
+            query=script_score_query(vector, metric=metric, field=field, engine=engine, **where)
         )
-        started = time.perf_counter()
-        found = self.es.search(
-            index=self.spec.name, query=query, size=self.k, source_includes=SOURCE_FIELDS
-        )
-        return _timed(started, found)
 
     def knn(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
-        knn = knn_query(
-            vector,
-            field=self.spec.vector_field,
-            k=self.k,
-            num_candidates=self.num_candidates,
-            filters=[model_filter(MODEL_VERSION)],
-            exclude_ids=[exclude],
+        field, k, candidates = self.spec.vector_field, self.k, self.num_candidates
+        where = self._where(exclude)
+        return self._search(
+            knn=knn_query(vector, field=field, k=k, num_candidates=candidates, **where)
         )
+
+    @staticmethod
+    def _where(exclude: str) -> dict[str, Any]:
+        """As the API asks: within the model's vectors, never the query work itself."""
+        return {"filters": [model_filter(MODEL_VERSION)], "exclude_ids": [exclude]}
+
+    def _search(self, **body: Any) -> tuple[float, float, list[str]]:
+        """The search timed from here (seconds, Elasticsearch's took, hit ids)."""
         started = time.perf_counter()
         found = self.es.search(
-            index=self.spec.name, knn=knn, size=self.k, source_includes=SOURCE_FIELDS
+            index=self.spec.name, size=self.k, source_includes=SOURCE_FIELDS, **body
         )
         return _timed(started, found)
 

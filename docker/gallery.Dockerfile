@@ -10,6 +10,7 @@ COPY producer/ producer/
 COPY vectorizer/ vectorizer/
 COPY web/ web/
 COPY benchmarks/ benchmarks/
+# training/ (model training and the style generator) is not shipped: services never import it.
 COPY kafka/ kafka/
 COPY mappings/ mappings/
 COPY connectors/*.json connectors/

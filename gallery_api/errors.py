@@ -46,33 +46,30 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers
 
-
-class NotFound(ApiError):
-    status, title = 404, "Not found"
-
-
-class BadRequest(ApiError):
-    status, title = 400, "Bad request"
+    def __init_subclass__(cls, *, status: int = 500, title: str = "Internal error") -> None:
+        super().__init_subclass__()
+        cls.status, cls.title = status, title
 
 
-class PayloadTooLarge(ApiError):
-    status, title = 413, "Payload too large"
+class NotFound(ApiError, status=404, title="Not found"): ...
 
 
-class UnsupportedImage(ApiError):
-    status, title = 415, "Unsupported image"
+class BadRequest(ApiError, status=400, title="Bad request"): ...
 
 
-class UnprocessableImage(ApiError):
-    status, title = 422, "Image cannot be decoded"
+class PayloadTooLarge(ApiError, status=413, title="Payload too large"): ...
 
 
-class TooManyRequests(ApiError):
-    status, title = 429, "Too many requests"
+class UnsupportedImage(ApiError, status=415, title="Unsupported image"): ...
 
 
-class Unauthorized(ApiError):
-    status, title = 401, "Unauthorized"
+class UnprocessableImage(ApiError, status=422, title="Image cannot be decoded"): ...
+
+
+class TooManyRequests(ApiError, status=429, title="Too many requests"): ...
+
+
+class Unauthorized(ApiError, status=401, title="Unauthorized"): ...
 
 
 def problem(

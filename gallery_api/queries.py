@@ -19,7 +19,7 @@ from typing import Any
 __all__ = [
     "Metric",
     "ScriptEngine",
-    "browse_query",
+    "browse_page",
     "collection_terms",
     "count_vectors_query",
     "duplicates_query",
@@ -177,14 +177,19 @@ def random_sample(query: dict[str, Any], seed: int) -> dict[str, Any]:
     }
 
 
-def browse_query(
-    collection: str | None, seed: int | None
-) -> tuple[dict[str, Any], list[Any] | None]:
-    """Query and sort of a gallery page: newest first, or a random sample with ``seed``."""
+def browse_page(
+    collection: str | None, seed: int | None, offset: int, limit: int
+) -> dict[str, Any]:
+    """A gallery page (query, sort, from, size): newest first, or a random sample by ``seed``."""
     query: dict[str, Any] = {"bool": {"filter": term_filters(collection=collection)}}
     if seed is not None:
-        return random_sample(query, seed), None
-    return query, [{"ingested_at": {"order": "desc", "unmapped_type": "date"}}, {"id": "asc"}]
+        return {"query": random_sample(query, seed), "from_": offset, "size": limit}
+    return {
+        "query": query,
+        "sort": [{"ingested_at": {"order": "desc", "unmapped_type": "date"}}, {"id": "asc"}],
+        "from_": offset,
+        "size": limit,
+    }
 
 
 def count_vectors_query(field: str, collection: str | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from gallery_api.queries import (
     Metric,
     ScriptEngine,
-    browse_query,
+    browse_page,
     collection_terms,
     count_vectors_query,
     duplicates_query,
@@ -111,13 +111,9 @@ class ImageIndex:
     async def browse(
         self, *, limit: int, offset: int, collection: str | None, seed: int | None
     ) -> tuple[int, list[dict[str, Any]]]:
-        query, sort = browse_query(collection, seed)
         found = await self.es.search(
             index=self.name,
-            query=query,
-            from_=offset,
-            size=limit,
-            sort=sort,
+            **browse_page(collection, seed, offset, limit),
             source_includes=SOURCE_FIELDS,
             track_total_hits=True,
         )

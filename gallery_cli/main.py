@@ -106,16 +106,15 @@ def ingest(
         bool, typer.Option(help="Return once each image is searchable or dead-lettered.")
     ] = False,
     force: Annotated[
-        bool,
-        typer.Option(
-            help="Publish images again even if unchanged (after a model change). A refused "
-            "file is dead-lettered once per version either way."
-        ),
+        bool, typer.Option(help="Publish images again even if unchanged (after a model change).")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 1800.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Publish every image under DIRECTORY; its top-level subfolders are collections."""
+    """Publish every image under DIRECTORY; its top-level subfolders are collections.
+
+    A refused file is dead-lettered once per version of it, with or without --force.
+    """
     from producer.ingest import ingest as run_ingest
 
     if not directory.is_dir():

@@ -9,14 +9,17 @@ for callers that probe once (the local stack waiting for a server to come up).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
 from gallery_core.clients import admin_client, consumer, es_auth, es_client
 from gallery_core.settings import Settings
+
+T = TypeVar("T")
 
 __all__ = [
     "Health",
@@ -26,6 +29,7 @@ __all__ = [
     "connector_status",
     "elasticsearch_health",
     "kafka_health",
+    "once",
 ]
 
 
@@ -194,24 +198,20 @@ class Probes:
             return None
 
 
-def elasticsearch_health(settings: Settings) -> Health:
-    with Probes(settings) as probes:
-        return probes.elasticsearch()
+def once(check: Callable[[Probes], T]) -> Callable[[Settings], T]:
+    """The one-shot form of a probe: open the connections, probe once, close them."""
+
+    def probe(settings: Settings) -> T:
+        with Probes(settings) as probes:
+            return check(probes)
+
+    return probe
 
 
-def kafka_health(settings: Settings) -> Health:
-    with Probes(settings) as probes:
-        return probes.kafka()
-
-
-def connect_health(settings: Settings) -> Health:
-    with Probes(settings) as probes:
-        return probes.connect()
-
-
-def api_health(settings: Settings) -> Health:
-    with Probes(settings) as probes:
-        return probes.api()
+elasticsearch_health = once(Probes.elasticsearch)
+kafka_health = once(Probes.kafka)
+connect_health = once(Probes.connect)
+api_health = once(Probes.api)
 
 
 def connector_status(settings: Settings, name: str) -> dict[str, Any]:

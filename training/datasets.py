@@ -59,6 +59,8 @@ OPENCLIPART_ROOT: Final = Path("/usr/share/openclipart/png")
 
 @dataclass(frozen=True, slots=True)
 class LabeledImage:
+    """An image file and what is known of it (a generated style, a clip-art category)."""
+
     path: Path
     style: str | None = None
     genre: str | None = None

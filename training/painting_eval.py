@@ -20,7 +20,6 @@ from, the model's architecture with random weights, the colour histogram):
 
 from __future__ import annotations
 
-import logging
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -52,8 +51,6 @@ __all__ = [
     "run_painting_evaluation",
     "same_artist_hits",
 ]
-
-log = logging.getLogger(__name__)
 
 #: Longer side of the dev paintings as indexed and perturbed (the Met's JPEGs are ~600 px).
 SOURCE_SIDE: Final = 640

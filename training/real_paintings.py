@@ -412,16 +412,8 @@ def collect_real_paintings(
 
 # --- the collection folder ---------------------------------------------------------------
 
-_CSV_COLUMNS: Final = (
-    "file",
-    "title",
-    "artist",
-    "date",
-    "style",
-    "genre",
-    "source",
-    "licence",
-    "origin",
+_CSV_COLUMNS: Final = tuple(
+    ["file", "title", "artist", "date", "style", "genre", "source", "licence", "origin"]
 )
 
 

@@ -12,7 +12,6 @@ so `gallery train` and `gallery eval` decode the 8,000 clip-art PNGs once.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -43,8 +42,6 @@ __all__ = [
     "eval_sets",
     "train_set",
 ]
-
-log = logging.getLogger(__name__)
 
 TRAIN_STYLE_SEED: Final = 0
 EVAL_STYLE_SEED: Final = 1
@@ -119,16 +116,13 @@ def _openclipart_split(
 
 
 def train_set(
-    size: int,
-    *,
-    per_style: int = 400,
-    cache_dir: Path = DEFAULT_CACHE_DIR,
-    openclipart_root: Path = OPENCLIPART_ROOT,
-    progress: Progress = no_progress,
+    size: int, *, per_style: int = 400, progress: Progress = no_progress
 ) -> tuple[ArrayDataset, list[str]]:
     """Generated styles (seed 0) + the non-held-out clip art, and a description of each."""
-    styles = _styles(TRAIN_STYLE_SEED, size, per_style, cache_dir, progress, "rendering styles")
-    clip, _ = _openclipart_split(size, cache_dir, openclipart_root, progress)
+    styles = _styles(
+        TRAIN_STYLE_SEED, size, per_style, DEFAULT_CACHE_DIR, progress, "rendering styles"
+    )
+    clip, _ = _openclipart_split(size, DEFAULT_CACHE_DIR, OPENCLIPART_ROOT, progress)
     notes = [
         f"{len(styles)} generated images, {len(styles.classes['style'])} styles x {per_style} "
         f"(training.styles, seed {TRAIN_STYLE_SEED})",
@@ -139,16 +133,11 @@ def train_set(
 
 
 def eval_sets(
-    size: int,
-    *,
-    per_style: int = 60,
-    cache_dir: Path = DEFAULT_CACHE_DIR,
-    openclipart_root: Path = OPENCLIPART_ROOT,
-    progress: Progress = no_progress,
+    size: int, *, per_style: int = 60, progress: Progress = no_progress
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """``(held-out generated styles (seed 1), held-out openclipart)``."""
     styles = _styles(
-        EVAL_STYLE_SEED, size, per_style, cache_dir, progress, "rendering held-out styles"
+        EVAL_STYLE_SEED, size, per_style, DEFAULT_CACHE_DIR, progress, "rendering held-out styles"
     )
-    _, clip = _openclipart_split(size, cache_dir, openclipart_root, progress)
+    _, clip = _openclipart_split(size, DEFAULT_CACHE_DIR, OPENCLIPART_ROOT, progress)
     return styles, clip

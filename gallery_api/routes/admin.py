@@ -18,8 +18,7 @@ from gallery_api.routes.common import ArtworkId, check_id
 router = APIRouter(prefix="/api/artworks", tags=["admin"])
 
 
-class SourceMissing(ApiError):
-    status, title = 409, "Source file missing"
+class SourceMissing(ApiError, status=409, title="Source file missing"): ...
 
 
 async def _through_stream(state: StateDep, action: Action, artwork_id: str) -> None:

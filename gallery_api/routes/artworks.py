@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -76,17 +77,17 @@ async def similar_artworks(
     )
 
 
+def _media_file(path: Path, what: str, artwork_id: str) -> FileResponse:
+    if not path.is_file():
+        raise NotFound(f"no {what} for artwork {artwork_id}")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": CACHE})
+
+
 @router.get("/{artwork_id}/image", response_class=FileResponse)
 async def artwork_image(artwork_id: ArtworkId, state: StateDep) -> FileResponse:
-    path = state.media.display_path(check_id(artwork_id))
-    if not path.is_file():
-        raise NotFound(f"no image for artwork {artwork_id}")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": CACHE})
+    return _media_file(state.media.display_path(check_id(artwork_id)), "image", artwork_id)
 
 
 @router.get("/{artwork_id}/thumbnail", response_class=FileResponse)
 async def artwork_thumbnail(artwork_id: ArtworkId, state: StateDep) -> FileResponse:
-    path = state.media.thumbnail_path(check_id(artwork_id))
-    if not path.is_file():
-        raise NotFound(f"no thumbnail for artwork {artwork_id}")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": CACHE})
+    return _media_file(state.media.thumbnail_path(check_id(artwork_id)), "thumbnail", artwork_id)

@@ -171,14 +171,7 @@ def _open_and_convert(data: bytes, fmt: ImageFormat, max_pixels: int) -> Decoded
         if rgb is img:  # detach from the ImageFile (plain Image, no file handle)
             rgb = img.copy()
     rgb.info = {}
-    return DecodedImage(
-        rgb=rgb,
-        format=fmt,
-        width=width,
-        height=height,
-        n_frames=n_frames,
-        exif_transposed=transposed,
-    )
+    return DecodedImage(rgb, fmt, width, height, n_frames, transposed)
 
 
 def _apply_exif_orientation(img: Image.Image) -> tuple[Image.Image, bool]:

@@ -83,8 +83,7 @@ Padding = Literal["explicit", "conv"]
 BN_EPSILON: Final = 1e-3
 BN_MOMENTUM: Final = 0.99
 #: Input normalisation of the TF Lite reference: ``(x - INPUT_MEAN) / INPUT_STD``.
-INPUT_MEAN: Final = 127.0
-INPUT_STD: Final = 128.0
+INPUT_MEAN, INPUT_STD = 127.0, 128.0
 STEM_CHANNELS: Final = 32
 HEAD_CHANNELS: Final = 1280
 NUM_CLASSES: Final = 1000

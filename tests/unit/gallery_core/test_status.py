@@ -35,5 +35,3 @@ def test_a_failed_task_makes_the_connector_unhealthy_and_is_named() -> None:
 
 def test_a_missing_connector_is_unhealthy() -> None:
     assert judge_sink({"state": "MISSING", "tasks": []}, None, idle_s=0)[0] is False
-
-

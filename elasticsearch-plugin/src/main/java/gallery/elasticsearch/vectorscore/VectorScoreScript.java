@@ -79,17 +79,7 @@ final class VectorScoreScript extends ScoreScript {
     }
 
     /** Compiled form of a source: the function; params are bound per query in {@link #newFactory}. */
-    static final class Factory implements ScoreScript.Factory {
-        private final VectorFunction function;
-
-        Factory(VectorFunction function) {
-            this.function = function;
-        }
-
-        VectorFunction function() {
-            return function;
-        }
-
+    record Factory(VectorFunction function) implements ScoreScript.Factory {
         @Override
         public boolean isResultDeterministic() {
             return true;
@@ -102,23 +92,9 @@ final class VectorScoreScript extends ScoreScript {
         }
     }
 
-    static final class LeafFactory implements ScoreScript.LeafFactory {
-        private final VectorFunction function;
-        private final VectorScoreParams params;
-        private final Map<String, Object> rawParams;
-        private final SearchLookup lookup;
-
-        LeafFactory(VectorFunction function, VectorScoreParams params, Map<String, Object> rawParams, SearchLookup lookup) {
-            this.function = function;
-            this.params = params;
-            this.rawParams = rawParams;
-            this.lookup = lookup;
-        }
-
-        VectorScoreParams params() {
-            return params;
-        }
-
+    /** One query's parsed params; creates the per-segment scripts. */
+    record LeafFactory(VectorFunction function, VectorScoreParams params, Map<String, Object> rawParams, SearchLookup lookup)
+        implements ScoreScript.LeafFactory {
         @Override
         public boolean needs_score() {
             return false;

@@ -31,12 +31,7 @@ public final class BulkResponseParser {
      * @throws IllegalArgumentException if the body is not a bulk response for {@code sent}
      */
     public static BulkOutcome parse(String responseBody, List<BulkAction> sent) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(responseBody);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("bulk response is not JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = Json.readTree(responseBody, "bulk response is not JSON", IllegalArgumentException::new);
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("bulk response is not a JSON object");
         }

@@ -97,12 +97,7 @@ public final class RecordConverter {
     }
 
     private static String parseObject(String json) throws JsonProcessingException {
-        JsonNode node;
-        try {
-            node = MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new DataException("record value is not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode node = Json.readTree(json, "record value is not valid JSON", DataException::new);
         if (node == null || !node.isObject()) {
             throw new DataException("record value must be a JSON object, got "
                     + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase()));
