@@ -1,6 +1,8 @@
-"""Shared configuration and contract files for every part of the product.
+"""The ground floor every service stands on (see ARCHITECTURE.md).
 
-`settings` holds the one settings object (ports, paths, limits); `contracts` loads the
-declarative files (`kafka/topics.json`, `connectors/*.json`, `mappings/*.json`) that the local
-stack and `docker-compose.yml` both use.
+Image safety (`imaging`), the model (`model`), what a source file becomes (`sources`), the
+records of the three topics and the document's fields, the Kafka and Elasticsearch clients,
+dead letters, health probes and the status object, settings and the contract files. The
+producer, the worker, the API and the local stack import this package and their own code,
+never one another.
 """

@@ -53,7 +53,7 @@ DEFAULT_EPOCHS: Final = 22
 DEFAULT_MAX_MINUTES: Final = 52.0
 #: Half of each batch drawn as mined nearest neighbours, and half of the contrastive
 #: pairs (original, damaged copy): +0.022 style and +0.026 category precision@10 and
-#: +0.007 copy recall@1 over 2026.11-3 (vectorizer/README.md, Attempts, `2026.11-4`).
+#: +0.007 copy recall@1 over 2026.11-3 (gallery_core/model/README.md, Attempts, `2026.11-4`).
 DEFAULT_HARD_NEGATIVES: Final = 0.5
 DEFAULT_CLEAN_VIEWS: Final = 0.5
 

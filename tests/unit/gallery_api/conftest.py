@@ -412,13 +412,18 @@ def make_client(
     get_settings.cache_clear()
     clients = ExitStack()
 
-    def make(*, raise_server_exceptions: bool = True, **env: str) -> TestClient:
+    def make(
+        *,
+        raise_server_exceptions: bool = True,
+        encoder: FakeEncoder | None = None,
+        **env: str,
+    ) -> TestClient:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
         app = create_app(
             settings=settings,
-            encoder=FakeEncoder(dims=SPEC.dims),
+            encoder=encoder or FakeEncoder(dims=SPEC.dims),
             index=load_index(),
             backends=fakes.backends,
         )
@@ -465,3 +470,44 @@ def sha256(data: bytes) -> str:
 
 def as_array(vector: Sequence[float]) -> npt.NDArray[np.float64]:
     return np.asarray(vector, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Works with solid-colour vectors. ``red`` and ``red_copy`` are one image under two paths
+    (same vector, same content hash); ``legacy_red`` looks the same but was embedded by
+    another model version, so it is never comparable with the others."""
+
+    red: dict[str, Any]
+    red_copy: dict[str, Any]
+    crimson: dict[str, Any]
+    orange: dict[str, Any]
+    blue: dict[str, Any]
+    legacy_red: dict[str, Any]
+
+    def all(self) -> list[dict[str, Any]]:
+        return [self.red, self.red_copy, self.crimson, self.orange, self.blue, self.legacy_red]
+
+
+RED_SHA = "a" * 64
+
+
+@pytest.fixture
+def corpus(fakes: Fakes) -> Corpus:
+    found = Corpus(
+        red=work(
+            "museum/red.png",
+            (255, 0, 0),
+            content_sha256=RED_SHA,
+            artist="Rothko",
+            style="colour-field",
+            year=1958,
+        ),
+        red_copy=work("clipart/red-copy.png", (255, 0, 0), content_sha256=RED_SHA),
+        crimson=work("museum/crimson.png", (220, 20, 60), style="colour-field"),
+        orange=work("clipart/orange.png", (255, 128, 0)),
+        blue=work("museum/blue.png", (0, 0, 255)),
+        legacy_red=work("museum/legacy-red.png", (255, 0, 0), model_version="old"),
+    )
+    fakes.index.add(*found.all())
+    return found
