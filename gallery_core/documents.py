@@ -17,6 +17,7 @@ __all__ = [
     "SOURCE_FIELDS",
     "ArtworkDocument",
     "ArtworkMetadata",
+    "RegionDocument",
 ]
 
 
@@ -49,6 +50,16 @@ class ArtworkDocument(ArtworkMetadata):
     format: str | None = None
     #: Sidecar columns beyond the fields above.
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RegionDocument(BaseModel):
+    """A region of a work's picture: its box ("x0,y0,x1,y1", shares of width and height) and
+    its content vector (nested ``regions`` in the index)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    box: str
+    vector: list[float]
 
 
 METADATA_FIELDS: Final[tuple[str, ...]] = tuple(ArtworkMetadata.model_fields)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 
 from gallery_core.dead_letters import DeadLetter
 from gallery_core.documents import METADATA_FIELDS
@@ -218,9 +219,13 @@ class BatchProcessor:
                         outputs[i] = self._dead(event, Stage.EMBED, Reason.INVALID_VECTOR, problem)
                         continue
                     thumbnail = self.store.save(event.key, prep.thumbnail, prep.display)
-                    outputs[i] = Output(
-                        event.key, self._record(event, vectors[k], regions[k], prep, thumbnail)
-                    )
+                    try:
+                        record = self._record(event, vectors[k], regions[k], prep, thumbnail)
+                    except ValidationError as exc:  # metadata the document cannot hold
+                        detail = f"the document is not valid: {exc}"[:500]
+                        outputs[i] = self._dead(event, Stage.PUBLISH, Reason.INTERNAL, detail)
+                        continue
+                    outputs[i] = Output(event.key, record)
         return [outputs[i] for i in range(len(events))]
 
     def _encode(

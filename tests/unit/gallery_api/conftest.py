@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager
@@ -130,8 +129,8 @@ def _matches(doc: dict[str, Any], filters: Sequence[dict[str, Any]]) -> bool:
 class FakeIndex:
     """`ImageIndex` in memory: documents by id, each with a unit vector or none.
 
-    ``similar`` ranks by the dot product of unit vectors on the API's score scale
-    (cosine: cos + 1; l2: 1 / (1 + |a - b|)), honouring k, exclude_ids and term filters.
+    ``similar`` ranks unit vectors on the API's score scale (cosine: their dot product + 1;
+    l2: 1 / (1 + |a - b|)), honouring k, exclude_ids and term filters.
     ``error`` makes every call raise it (a cluster that fails in an unexpected way).
     """
 
@@ -232,11 +231,11 @@ class FakeIndex:
             stored = doc.get(VECTOR_FIELD)
             if not stored or doc["id"] in exclude_ids or not _matches(doc, filters):
                 continue
-            cos = float(np.dot(query, np.asarray(stored, dtype=np.float64)))
+            other = np.asarray(stored, dtype=np.float64)
             if metric is Metric.COSINE:
-                score = cos + 1.0
+                score = float(np.dot(query, other)) + 1.0
             else:
-                score = 1.0 / (1.0 + math.sqrt(max(0.0, 2.0 - 2.0 * cos)))
+                score = 1.0 / (1.0 + float(np.linalg.norm(query - other)))
             scored.append((self._public(doc), score))
         scored.sort(key=lambda t: (-t[1], t[0]["id"]))
         return scored[:k]

@@ -267,3 +267,15 @@ def test_region_vectors_of_another_size_than_the_index_stop_the_worker(
             max_bytes=1 << 20,
             max_pixels=10**7,
         )
+
+
+def test_metadata_the_document_cannot_hold_is_dead_lettered_and_the_batch_goes_on(
+    tmp_path: Path, pool: DecodePool
+) -> None:
+    bad, good = processor(tmp_path, pool).process(
+        [event("k1", png((1, 2, 3)), year="c. 1889"), event("k2", png((3, 2, 1)), year=1889)]
+    )
+    assert bad.value is None and bad.dead_letter is not None
+    assert (bad.dead_letter.stage, bad.dead_letter.reason) == ("publish", "internal_error")
+    assert "year" in bad.dead_letter.detail
+    assert good.dead_letter is None and json.loads(good.value or b"")["year"] == 1889

@@ -35,18 +35,18 @@ final class ElasticsearchClient {
     /** Index of the node in use; requests stay on it until a transport failure moves them to the next one. */
     private final AtomicInteger current = new AtomicInteger();
 
-    ElasticsearchClient(List<String> baseUrls, String username, String password, int connectTimeoutMs,
-                        int readTimeoutMs) {
+    ElasticsearchClient(List<String> baseUrls, String username, String password, Duration connectTimeout,
+                        Duration readTimeout) {
         if (baseUrls.isEmpty()) {
             throw new IllegalArgumentException("no Elasticsearch URL");
         }
         this.baseUrls = List.copyOf(baseUrls);
         this.authorization = username == null ? null : "Basic " + Base64.getEncoder().encodeToString(
                 (username + ":" + (password == null ? "" : password)).getBytes(StandardCharsets.UTF_8));
-        this.readTimeout = Duration.ofMillis(readTimeoutMs);
+        this.readTimeout = readTimeout;
         this.http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofMillis(connectTimeoutMs))
+                .connectTimeout(connectTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
     }

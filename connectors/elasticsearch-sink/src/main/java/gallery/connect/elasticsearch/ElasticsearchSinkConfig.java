@@ -1,6 +1,7 @@
 package gallery.connect.elasticsearch;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -157,21 +158,25 @@ public final class ElasticsearchSinkConfig extends AbstractConfig {
         return getLong(RETRY_BACKOFF_MAX_MS);
     }
 
-    public int readTimeoutMs() {
-        return getInt(READ_TIMEOUT_MS);
+    public Duration readTimeout() {
+        return Duration.ofMillis(getInt(READ_TIMEOUT_MS));
     }
 
-    public int connectionTimeoutMs() {
-        return getInt(CONNECTION_TIMEOUT_MS);
+    public Duration connectionTimeout() {
+        return Duration.ofMillis(getInt(CONNECTION_TIMEOUT_MS));
     }
 
     public NullValueBehavior nullValueBehavior() {
-        return NullValueBehavior.valueOf(getString(BEHAVIOR_ON_NULL_VALUES).trim().toUpperCase(Locale.ROOT));
+        return behavior(NullValueBehavior.class, BEHAVIOR_ON_NULL_VALUES);
     }
 
     public MalformedDocumentBehavior malformedDocumentBehavior() {
-        return MalformedDocumentBehavior.valueOf(
-                getString(BEHAVIOR_ON_MALFORMED_DOCUMENTS).trim().toUpperCase(Locale.ROOT));
+        return behavior(MalformedDocumentBehavior.class, BEHAVIOR_ON_MALFORMED_DOCUMENTS);
+    }
+
+    /** The constant a behavior.* setting names, in any case (its validator is case-insensitive). */
+    private <E extends Enum<E>> E behavior(Class<E> type, String key) {
+        return Enum.valueOf(type, getString(key).trim().toUpperCase(Locale.ROOT));
     }
 
     private static String stripTrailingSlash(String url) {

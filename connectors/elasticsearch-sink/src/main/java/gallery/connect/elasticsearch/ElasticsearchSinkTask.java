@@ -61,7 +61,7 @@ public class ElasticsearchSinkTask extends SinkTask {
         config = new ElasticsearchSinkConfig(props);
         Password password = config.password();
         client = new ElasticsearchClient(config.connectionUrls(), config.username(),
-                password == null ? null : password.value(), config.connectionTimeoutMs(), config.readTimeoutMs());
+                password == null ? null : password.value(), config.connectionTimeout(), config.readTimeout());
         reporter = null;
         if (context != null) {
             try {
