@@ -17,23 +17,28 @@ import org.apache.kafka.common.config.types.Password;
 /** Configuration of {@link ElasticsearchSinkConnector} and its tasks. */
 public final class ElasticsearchSinkConfig extends AbstractConfig {
 
+    // Keys in the order of their groups in the ConfigDef: Connection, Writes, Error handling.
     public static final String CONNECTION_URL = "connection.url";
     public static final String CONNECTION_USERNAME = "connection.username";
     public static final String CONNECTION_PASSWORD = "connection.password";
+    public static final String CONNECTION_TIMEOUT_MS = "connection.timeout.ms";
+    public static final String READ_TIMEOUT_MS = "read.timeout.ms";
     public static final String INDEX = "index";
     public static final String BATCH_SIZE = "batch.size";
+    public static final String BEHAVIOR_ON_NULL_VALUES = "behavior.on.null.values";
+
+    /** The values of {@value #BEHAVIOR_ON_NULL_VALUES}: what to do with a record whose value is null (a tombstone). */
+    public enum NullValueBehavior { DELETE, IGNORE, FAIL }
+
     public static final String MAX_RETRIES = "max.retries";
     public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
-    public static final String READ_TIMEOUT_MS = "read.timeout.ms";
-    public static final String CONNECTION_TIMEOUT_MS = "connection.timeout.ms";
-    public static final String BEHAVIOR_ON_NULL_VALUES = "behavior.on.null.values";
     public static final String BEHAVIOR_ON_MALFORMED_DOCUMENTS = "behavior.on.malformed.documents";
 
-    /** What to do with a record whose value is null (a tombstone). */
-    public enum NullValueBehavior { DELETE, IGNORE, FAIL }
-
-    /** What to do with a record Elasticsearch (or the converter) rejects as a bad document. */
+    /**
+     * The values of {@value #BEHAVIOR_ON_MALFORMED_DOCUMENTS}: what to do with a record Elasticsearch (or the
+     * converter) rejects as a bad document.
+     */
     public enum MalformedDocumentBehavior { FAIL, WARN, REPORT }
 
     private static final String GROUP_CONNECTION = "Connection";
