@@ -103,6 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             str(exc.detail) if exc.status_code != 404 else "Not found",
             str(exc.detail),
+            dict(exc.headers) if exc.headers else None,  # e.g. the Allow of a 405
         )
 
     @app.exception_handler(Exception)

@@ -150,12 +150,16 @@ def create_app(
     @app.middleware("http")
     async def _timing(request: Request, call_next):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(
-            request.method, getattr(route, "path", "other"), str(response.status_code)
-        ).observe(time.perf_counter() - started)
-        return response
+        status = 500  # an exception escaping the route is answered 500 by the error handler
+        try:
+            response: Response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            metrics.requests.labels(
+                request.method, getattr(route, "path", "other"), str(status)
+            ).observe(time.perf_counter() - started)
 
     if Path(WEB_DIR).is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

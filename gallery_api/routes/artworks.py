@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from gallery_api.deps import IndexDep, StateDep
-from gallery_api.errors import NotFound
+from gallery_api.errors import ApiError, NotFound
 from gallery_api.routes.common import (
     ArtworkId,
     CollectionQ,
@@ -22,6 +22,10 @@ from gallery_api.routes.common import (
 from gallery_api.schemas import Artwork, ArtworkList, SimilarResponse
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
+
+
+class NoVector(ApiError, status=409, title="No vector"): ...
+
 
 CACHE = "public, max-age=3600"
 
@@ -61,7 +65,9 @@ async def similar_artworks(
     doc = await state.index.get(check_id(artwork_id), with_vector=True)
     if doc is None:
         raise NotFound(f"no artwork {artwork_id}")
-    vector = doc.pop(state.index.spec.vector_field)
+    vector = doc.pop(state.index.spec.vector_field, None)
+    if vector is None:
+        raise NoVector(f"artwork {artwork_id} has no vector yet; it is being vectorized")
     hits = await find_similar(
         state,
         vector,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager
@@ -19,11 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from gallery_api.main import create_app
 from gallery_api.queries import Metric, ScriptEngine
 from gallery_api.search import Mode
 from gallery_api.state import Backends
@@ -104,10 +105,6 @@ def work(
     elif rgb is not None:
         doc[VECTOR_FIELD] = colour_vector(rgb)
     return doc
-
-
-def cosine_score(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(np.dot(a, b)) + 1.0
 
 
 # --- the fakes -------------------------------------------------------------------------------
@@ -398,10 +395,6 @@ def make_client(
 ) -> Iterator[MakeClient]:
     """``make_client(GALLERY_API__MAX_K="5", ...)``: the app over `fakes`, its settings read
     from the environment (only the given variables and the tmp_path folders), lifespan run."""
-    import os
-
-    from gallery_api.main import create_app
-
     for name in list(os.environ):
         if name.upper().startswith("GALLERY_"):
             monkeypatch.delenv(name)
@@ -465,10 +458,6 @@ def assert_problem(response: Any, status: int, title: str) -> dict[str, Any]:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def as_array(vector: Sequence[float]) -> npt.NDArray[np.float64]:
-    return np.asarray(vector, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from tests.unit.gallery_api.conftest import (
     MakeClient,
     assert_problem,
     jpeg_bytes,
+    work,
 )
 
 MALFORMED_IDS = [
@@ -283,3 +284,10 @@ def test_a_missing_image_file_is_404(client: TestClient, corpus: Corpus, suffix:
     red = corpus.red["id"]
     body = assert_problem(client.get(f"/api/artworks/{red}/{suffix}"), 404, "Not found")
     assert body["detail"] == f"no {suffix} for artwork {red}"
+
+
+def test_similar_to_a_work_not_vectorized_yet_is_409(make_client: MakeClient, fakes: Fakes) -> None:
+    pending = work("art/pending.png")  # no vector: the worker has not written it yet
+    fakes.index.add(pending)
+    client = make_client()
+    assert_problem(client.get(f"/api/artworks/{pending['id']}/similar"), 409, "No vector")
