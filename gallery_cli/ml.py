@@ -18,12 +18,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
     MofNCompleteColumn,
     Progress,
-    TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -42,15 +39,8 @@ def _quiet_tensorflow() -> None:
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    ) as progress:
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
         yield progress
 
 
@@ -352,9 +342,7 @@ def evaluate(
         int | None, typer.Option(help="Use at most N held-out clip-art images (quick runs).")
     ] = None,
     per_style: Annotated[int, typer.Option(help="Held-out generated images per style.")] = 60,
-    update_card: Annotated[
-        bool, typer.Option(help="Write the figures into the model's card.")
-    ] = False,
+    update_card: Annotated[bool, typer.Option(help="Write the figures into the card.")] = False,
     api: Annotated[
         str | None,
         typer.Option(

@@ -8,7 +8,7 @@ size). The worker writes these fields into the vector record, the sink into
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,14 +26,12 @@ class ArtworkMetadata(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    title: str | None = None
-    artist: str | None = None
-    style: str | None = None
-    genre: str | None = None
-    #: As the source wrote it ("c. 1665", "1889-06").
-    date: str | None = None
-    #: The first four-digit year in ``date``, for ranges and the map.
-    year: int | None = None
+    title: Annotated[str | None, Field(description="The work's title.")] = None
+    artist: Annotated[str | None, Field(description="Who made it, as the source says.")] = None
+    style: Annotated[str | None, Field(description="Movement or style.")] = None
+    genre: Annotated[str | None, Field(description="Genre or category.")] = None
+    date: Annotated[str | None, Field(description='As the source wrote it: "c. 1665".')] = None
+    year: Annotated[int | None, Field(description="The first four-digit year of date.")] = None
 
 
 class ArtworkDocument(ArtworkMetadata):
@@ -44,12 +42,12 @@ class ArtworkDocument(ArtworkMetadata):
     collection: str | None = None
     model: str | None = None
     model_version: str | None = None
+    #: Sidecar columns beyond the fields above.
+    metadata: dict[str, Any] = Field(default_factory=dict)
     content_sha256: str | None = None
     width: int | None = None
     height: int | None = None
     format: str | None = None
-    #: Sidecar columns beyond the fields above.
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class RegionDocument(BaseModel):

@@ -57,11 +57,15 @@ def text_masks(n: int, size: int, seed: int) -> npt.NDArray[np.float32]:
     return out
 
 
+#: A (low, high) range a value is drawn from.
+Range = tuple[float, float]
+
+
 @dataclass(frozen=True, slots=True)
 class AugmentConfig:
     """Probabilities and ranges of each augmentation (per image)."""
 
-    crop_scale: tuple[float, float] = (0.55, 1.0)  # side of the crop / side of the image
+    crop_scale: Range = (0.55, 1.0)  # side of the crop / side of the image
     p_rotate: float = 0.4
     max_degrees: float = 30.0
     p_rot90: float = 0.1
@@ -69,14 +73,14 @@ class AugmentConfig:
     p_vflip: float = 0.05
     p_colour: float = 0.8
     max_hue: float = 0.12
-    saturation: tuple[float, float] = (0.4, 1.6)
+    saturation: Range = (0.4, 1.6)
     brightness: float = 0.25
-    contrast: tuple[float, float] = (0.65, 1.4)
+    contrast: Range = (0.65, 1.4)
     p_gray: float = 0.2
     p_blur: float = 0.25
-    blur_sigma: tuple[float, float] = (0.8, 2.2)  # px at the model's input size
+    blur_sigma: Range = (0.8, 2.2)  # px at the model's input size
     p_downscale: float = 0.2
-    downscale: tuple[float, float] = (2.0, 4.5)  # shrink factor before blowing back up
+    downscale: Range = (2.0, 4.5)  # shrink factor before blowing back up
     p_text: float = 0.25
     p_noise: float = 0.3
     max_noise: float = 20.0

@@ -53,20 +53,20 @@ class ImageEvent:
 
 
 @dataclass(frozen=True)
+class PreparedImage:
+    pixels: npt.NDArray[np.uint8]
+    thumbnail: bytes
+    display: bytes
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Output:
     """One result per input event: a vector record (value None = delete) or a dead letter."""
 
     key: str
     value: bytes | None = None
     dead_letter: DeadLetter | None = None
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    pixels: npt.NDArray[np.uint8]
-    thumbnail: bytes
-    display: bytes
-    fields: dict[str, Any]
 
 
 def prepare_image(

@@ -26,7 +26,6 @@ from PIL import Image
 
 from gallery_api.main import create_app
 from gallery_api.queries import Metric, ScriptEngine
-from gallery_api.search import Mode
 from gallery_api.state import Backends
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.dead_letters import FoundLetter
@@ -203,25 +202,13 @@ class FakeIndex:
         return len(self._of(collection))
 
     async def similar(
-        self,
-        vector: Sequence[float],
-        *,
-        k: int,
-        metric: Metric,
-        mode: Mode,
-        num_candidates: int,
-        filters: Sequence[dict[str, Any]] = (),
-        exclude_ids: Sequence[str] = (),
+        self, vector: Sequence[float], **asked: Any
     ) -> list[tuple[dict[str, Any], float]]:
-        self._call(
-            "similar",
-            k=k,
-            metric=metric,
-            mode=mode,
-            num_candidates=num_candidates,
-            filters=list(filters),
-            exclude_ids=list(exclude_ids),
-        )
+        """`ImageIndex.similar` over the documents in memory (asked: k, metric, mode, ...)."""
+        asked = {"filters": (), "exclude_ids": (), **asked}
+        filters, exclude_ids = list(asked["filters"]), list(asked["exclude_ids"])
+        self._call("similar", **{**asked, "filters": filters, "exclude_ids": exclude_ids})
+        metric, k = asked["metric"], asked["k"]
         query = np.asarray(vector, dtype=np.float64)
         scored = []
         for doc in self.docs.values():
