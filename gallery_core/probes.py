@@ -8,18 +8,26 @@ for callers that probe once (the local stack waiting for a server to come up).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import httpx
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
 
 from gallery_core.clients import admin_client, consumer, es_auth, es_client
 from gallery_core.settings import Settings
 
 T = TypeVar("T")
+
+#: librdkafka's own lines about a broker that is down: the probe itself reports it.
+_quiet = logging.getLogger("gallery_core.probes.librdkafka")
+_quiet.setLevel(logging.CRITICAL)
 
 __all__ = [
     "Health",
@@ -50,15 +58,27 @@ class Probes:
     def __init__(self, settings: Settings, timeout_s: float = 3.0) -> None:
         self.settings, self.timeout_s = settings, timeout_s
         self._http = httpx.Client(timeout=timeout_s)
-        self._admin = admin_client(settings)
-        self._watermarks = consumer(settings, "gallery-status")
-        self._es = es_client(settings, request_timeout=timeout_s)
         self._lock = threading.RLock()
+
+    # Each client is made on first use: a probe of one server opens no connection to another.
+    @cached_property
+    def _admin(self) -> AdminClient:
+        return admin_client(self.settings, logger=_quiet)
+
+    @cached_property
+    def _watermarks(self) -> Consumer:
+        return consumer(self.settings, "gallery-status", logger=_quiet)
+
+    @cached_property
+    def _es(self) -> Elasticsearch:
+        return es_client(self.settings, request_timeout=self.timeout_s)
 
     def close(self) -> None:
         self._http.close()
-        self._watermarks.close()
-        self._es.close()
+        if "_watermarks" in self.__dict__:
+            self._watermarks.close()
+        if "_es" in self.__dict__:
+            self._es.close()
 
     def __enter__(self) -> Probes:
         return self
