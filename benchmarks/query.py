@@ -65,6 +65,7 @@ from benchmarks.query_index import (
     load_vectors,
     segment_count,
 )
+from benchmarks.query_variants import measure_variant
 from benchmarks.query_vectors import Vectors, synthetic_ids, synthetic_vectors
 from gallery_api.queries import Metric, ScriptEngine, num_candidates_for
 from gallery_api.search import detect_engine
@@ -260,15 +261,79 @@ def _measure_size(
     return result
 
 
+def _measure_index_types(
+    settings: Settings,
+    es: Elasticsearch,
+    engine: ScriptEngine,
+    n: int,
+    *,
+    index_types: Sequence[str],
+    queries: int,
+    exact_queries: int,
+    collections: int,
+    keep: bool,
+    console: Console,
+) -> dict[str, Any]:
+    """Issue 14's comparison at one N: numpy and Annoy once, then each index type
+    (`benchmarks.query_variants`), all held to numpy's exact answers."""
+    dims = load_index().dims
+    with console.status(f"generating {n} vectors of {dims} dims"):
+        matrix = synthetic_vectors(n, dims, seed=n)
+        ids = synthetic_ids(n, prefix=f"bench-{n}")
+    rng = np.random.default_rng(n + 1)
+    picked = [int(i) for i in rng.choice(n, size=queries + WARMUP, replace=False)]
+    warmup, chosen = picked[:WARMUP], picked[WARMUP:]
+    with console.status(f"numpy brute force over {n}"):
+        numpy_seconds, numpy_rows = numpy_top_k(matrix, chosen, warmup, K)
+    truth = [[ids[j] for j in row] for row in numpy_rows]
+    with console.status(f"Annoy ({ANNOY_TREES} trees) over {n}"):
+        annoy_build_s, annoy_seconds, annoy_rows = annoy_top_k(matrix, chosen, warmup, K)
+    result: dict[str, Any] = {
+        "n": n,
+        "collections": collections,
+        "num_candidates": num_candidates_for(K, settings.api.max_num_candidates),
+        "numpy": {"latency_ms": latency_summary(numpy_seconds)},
+        "annoy": {
+            "trees": ANNOY_TREES,
+            "build_s": round(annoy_build_s, 1),
+            "latency_ms": latency_summary(annoy_seconds),
+            "recall_at_10": recall_at_k([[ids[j] for j in r] for r in annoy_rows], truth, K),
+        },
+        "index_types": {},
+    }
+    for index_type in index_types:
+        result["index_types"][index_type] = measure_variant(
+            es,
+            engine,
+            index_type,
+            matrix,
+            ids,
+            queries=chosen,
+            warmup=warmup,
+            truth=truth,
+            collections=collections,
+            exact_queries=exact_queries,
+            num_candidates=result["num_candidates"],
+            k=K,
+            keep=keep,
+            console=console,
+        )
+    return result
+
+
 def run_query_benchmark(
     settings: Settings,
     *,
     sizes: Sequence[int] = (10_000, 100_000),
     queries: int = 200,
     keep: bool = False,
+    index_types: Sequence[str] = (),
+    exact_queries: int = 20,
+    collections: int = 100,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Every figure of issue 5's query benchmark, per size; see the module docstring."""
+    """Every figure of issue 5's query benchmark, per size; with ``index_types``, issue 14's
+    comparison of index options instead (see the module docstrings)."""
     console = console or Console(stderr=True)
     es = es_client(settings)
     engine = asyncio.run(_engine(settings))
@@ -288,12 +353,30 @@ def run_query_benchmark(
     }
     try:
         for n in sizes:
-            result["sizes"][str(n)] = _measure_size(settings, es, engine, n, queries, keep, console)
+            if index_types:
+                result["sizes"][str(n)] = _measure_index_types(
+                    settings,
+                    es,
+                    engine,
+                    n,
+                    index_types=index_types,
+                    queries=queries,
+                    exact_queries=exact_queries,
+                    collections=collections,
+                    keep=keep,
+                    console=console,
+                )
+            else:
+                result["sizes"][str(n)] = _measure_size(
+                    settings, es, engine, n, queries, keep, console
+                )
     finally:
         es.close()
     result["load_average_end"] = _load_average()
     result["pass"] = all(
-        check["pass"] for size in result["sizes"].values() for check in size["checks"].values()
+        check["pass"]
+        for size in result["sizes"].values()
+        for check in size.get("checks", {}).values()
     )
     return result
 

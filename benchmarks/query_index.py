@@ -24,6 +24,7 @@ from gallery_api.queries import (
     knn_query,
     model_filter,
     script_score_query,
+    term_filters,
 )
 from gallery_api.search import SOURCE_FIELDS
 from gallery_core.contracts import IndexSpec, load_index
@@ -33,6 +34,7 @@ __all__ = [
     "MODEL_VERSION",
     "DirectQueries",
     "bench_spec",
+    "collection_of",
     "force_merge",
     "load_vectors",
     "segment_count",
@@ -43,12 +45,19 @@ INDEX_PREFIX = "bench-vectors-"
 MODEL_VERSION = "0"
 
 
-def bench_spec(n: int) -> IndexSpec:
-    """The index for ``n`` vectors: the product's settings and mappings under its own name."""
+def bench_spec(n: int, index_type: str | None = None) -> IndexSpec:
+    """The index for ``n`` vectors: the product's settings and mappings under its own name;
+    with ``index_type`` (``int8_hnsw``, ``bbq_hnsw``...), the embedding indexed that way."""
     product = load_index()
-    spec = IndexSpec(
-        name=f"{INDEX_PREFIX}{n}", settings=product.settings, mappings=product.mappings
-    )
+    mappings = product.mappings
+    name = f"{INDEX_PREFIX}{n}"
+    if index_type is not None:
+        field = product.vector_field
+        embedding = dict(mappings["properties"][field])
+        embedding["index_options"] = {**embedding.get("index_options", {}), "type": index_type}
+        mappings = {**mappings, "properties": {**mappings["properties"], field: embedding}}
+        name = f"{name}-{index_type.replace('_', '-')}"
+    spec = IndexSpec(name=name, settings=product.settings, mappings=mappings)
     if spec.name == product.name:
         raise ValueError("the benchmark never writes to the product's index")
     return spec
@@ -60,8 +69,11 @@ def load_vectors(
     ids: list[str],
     vectors: Vectors,
     console: Console,
+    collections: int = 1,
 ) -> dict[str, Any]:
-    """(Re)create ``spec``'s index holding ``vectors`` under ``ids``: ``{"load_s", "docs"}``."""
+    """(Re)create ``spec``'s index holding ``vectors`` under ``ids``: ``{"load_s", "docs"}``.
+
+    Document ``i`` is in collection `collection_of` ``(i, collections)``."""
     if es.indices.exists(index=spec.name):
         es.indices.delete(index=spec.name)
     es.indices.create(
@@ -80,7 +92,7 @@ def load_vectors(
                     "id": artwork_id,
                     field: vector.tolist(),  # float32 values exactly, as numpy sees them
                     "path": f"bench/{i:06d}.jpg",
-                    "collection": "bench",
+                    "collection": collection_of(i, collections),
                     "model": "synthetic",
                     "model_version": MODEL_VERSION,
                 },
@@ -100,6 +112,11 @@ def load_vectors(
     if count != len(ids):
         raise RuntimeError(f"{spec.name}: {count} documents after loading {len(ids)}")
     return {"load_s": round(loaded, 1), "docs": count}
+
+
+def collection_of(i: int, collections: int) -> str:
+    """The collection of the ``i``-th synthetic document: ``collections`` of equal size."""
+    return "bench" if collections <= 1 else f"bench-{i % collections}"
 
 
 def _streaming(es: Elasticsearch, actions: Iterator[dict[str, Any]]) -> Iterator[tuple[bool, Any]]:
@@ -140,9 +157,11 @@ class DirectQueries:
         self.es, self.spec, self.engine = es, spec, engine
         self.num_candidates, self.k = num_candidates, k
 
-    def exact(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
+    def exact(
+        self, vector: list[float], exclude: str, collection: str | None = None
+    ) -> tuple[float, float, list[str]]:
         metric, field, engine = Metric.COSINE, self.spec.vector_field, self.engine
-        where = self._where(exclude)
+        where = self._where(exclude, collection)
         return self._search(
             query=script_score_query(vector, metric=metric, field=field, engine=engine, **where)
         )
@@ -155,9 +174,11 @@ class DirectQueries:
         )
 
     @staticmethod
-    def _where(exclude: str) -> dict[str, Any]:
-        """As the API asks: within the model's vectors, never the query work itself."""
-        return {"filters": [model_filter(MODEL_VERSION)], "exclude_ids": [exclude]}
+    def _where(exclude: str, collection: str | None = None) -> dict[str, Any]:
+        """As the API asks: within the model's vectors (and ``collection``), never the query
+        work itself."""
+        filters = [*term_filters(collection=collection), model_filter(MODEL_VERSION)]
+        return {"filters": filters, "exclude_ids": [exclude]}
 
     def _search(self, **body: Any) -> tuple[float, float, list[str]]:
         """The search timed from here (seconds, Elasticsearch's took, hit ids)."""

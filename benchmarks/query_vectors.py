@@ -38,7 +38,8 @@ def synthetic_vectors(
     centre = rng.standard_normal((centres, dims))
     centre /= np.linalg.norm(centre, axis=1, keepdims=True)
     labels = rng.integers(0, centres, size=n)
-    out = np.empty((n, dims), dtype=np.float64)
+    # float32 from the start, normalised a cluster at a time: 1M x 1,344 is 5.4 GB, not 11.
+    out = np.empty((n, dims), dtype=np.float32)
     for c in range(centres):
         rows = np.flatnonzero(labels == c)
         if not len(rows):
@@ -46,9 +47,9 @@ def synthetic_vectors(
         basis = rng.standard_normal((latent_dims, dims)) / np.sqrt(dims)
         z = rng.standard_normal((len(rows), latent_dims))
         iso = rng.standard_normal((len(rows), dims)) / np.sqrt(dims)
-        out[rows] = centre[c] + spread * (z @ basis) + noise * iso
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out.astype(np.float32)
+        block = centre[c] + spread * (z @ basis) + noise * iso
+        out[rows] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
 
 
 def synthetic_ids(n: int, prefix: str = "bench") -> list[str]:

@@ -227,6 +227,19 @@ def bench_query(
     ] = "10000,100000",
     queries: Annotated[int, typer.Option(help="Timed similar-by-id queries per size.")] = 200,
     keep: Annotated[bool, typer.Option(help="Keep the bench-vectors-<N> indices.")] = False,
+    index_types: Annotated[
+        str,
+        typer.Option(
+            help="Compare these index_options types instead (e.g. hnsw,int8_hnsw,bbq_hnsw): "
+            "load time, memory, kNN recall and latency, exact over all and in a collection."
+        ),
+    ] = "",
+    collections: Annotated[
+        int, typer.Option(help="With --index-types: collections of equal size.")
+    ] = 100,
+    exact_queries: Annotated[
+        int, typer.Option(help="With --index-types: exact queries over the whole index.")
+    ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
@@ -234,14 +247,26 @@ def bench_query(
 
     from benchmarks.query import run_query_benchmark
     from benchmarks.query_figures import flatten
+    from benchmarks.query_variants import INDEX_TYPES
 
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter("sizes are integers, e.g. 10000,100000") from None
     try:
+        types = [s.strip() for s in index_types.split(",") if s.strip()]
+        unknown = sorted(set(types) - set(INDEX_TYPES))
+        if unknown:
+            raise typer.BadParameter(f"unknown index types {unknown}; known: {INDEX_TYPES}")
         result = run_query_benchmark(
-            get_settings(), sizes=ns, queries=queries, keep=keep, console=console
+            get_settings(),
+            sizes=ns,
+            queries=queries,
+            keep=keep,
+            index_types=types,
+            exact_queries=exact_queries,
+            collections=collections,
+            console=console,
         )
     except EsConnectionError as exc:
         _fail(RuntimeError(f"Elasticsearch is not reachable ({exc}); start it: gallery up"))

@@ -100,3 +100,47 @@ def test_the_bench_index_has_the_product_mapping_under_its_own_name() -> None:
     spec = bench_spec(10_000)
     assert spec.name == "bench-vectors-10000" != product.name
     assert spec.mappings == product.mappings and spec.dims == product.dims
+
+
+def test_an_index_type_variant_changes_only_the_embeddings_index_options_and_the_name() -> None:
+    from benchmarks.query_index import bench_spec
+    from gallery_core.contracts import load_index
+
+    product, spec = load_index(), bench_spec(1000, "int8_hnsw")
+    field = product.vector_field
+    options = spec.mappings["properties"][field]["index_options"]
+    assert spec.name == "bench-vectors-1000-int8-hnsw"
+    assert options == {
+        **product.mappings["properties"][field]["index_options"],
+        "type": "int8_hnsw",
+    }
+    rest = {k: v for k, v in spec.mappings["properties"].items() if k != field}
+    assert rest == {k: v for k, v in product.mappings["properties"].items() if k != field}
+    assert bench_spec(1000).mappings == product.mappings
+
+
+def test_offheap_sizing_follows_what_each_index_type_searches() -> None:
+    from benchmarks.query_variants import offheap_bytes
+
+    n, dims, m = 1_000_000, 1344, 16
+    graph = n * 4 * m
+    assert offheap_bytes("hnsw", n, dims, m) == n * dims * 4 + graph
+    assert offheap_bytes("int8_hnsw", n, dims, m) == n * (dims + 4) + graph
+    assert offheap_bytes("int4_hnsw", n, dims, m) == n * (dims // 2 + 4) + graph
+    assert offheap_bytes("bbq_hnsw", n, dims, m) == n * (dims // 8 + 14) + graph
+
+
+def test_the_exact_answer_within_a_collection_looks_only_at_its_members() -> None:
+    from benchmarks.query_index import collection_of
+    from benchmarks.query_variants import top_k_in_collection
+
+    matrix = synthetic_vectors(400, 32, seed=5)
+    labels = np.arange(400) % 4
+    members = np.flatnonzero(labels == labels[10])
+    found = top_k_in_collection(matrix, 10, members, 5)
+    assert len(found) == 5 and 10 not in found and all(labels[j] == labels[10] for j in found)
+    scores = matrix[members] @ matrix[10]
+    best = [int(members[i]) for i in np.argsort(-scores) if members[i] != 10][:5]
+    assert found == best
+    assert collection_of(10, 4) == collection_of(14, 4) != collection_of(11, 4)
+    assert collection_of(7, 1) == "bench"

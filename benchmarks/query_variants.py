@@ -1,0 +1,160 @@
+"""The query benchmark's index-option comparison: one index per ``index_options.type``.
+
+For the same N vectors (`benchmarks.query_vectors`, in ``collections`` equal collections), each
+type (``hnsw``: float vectors; ``int8_hnsw`` / ``int4_hnsw``: scalar-quantised; ``bbq_hnsw``:
+binary-quantised, as Elasticsearch builds them) gets its own throw-away index and:
+
+- ``load_s`` (bulk, refresh off) and ``forcemerge_s`` (to one segment);
+- ``memory``: the vector files on disk (``_disk_usage``), the off-heap memory HNSW wants
+  (Elastic's sizing rule: the vectors it searches, quantised or not, plus the graph's
+  ``4 * m`` bytes per vector), and the node's heap; ``total_gib`` = heap max + off-heap;
+- ``knn``: p50/p95 of the similar route's kNN body and recall@10 against the exact answer
+  (numpy over the same float32 matrix: the truth every type is held to);
+- ``exact_all``: ``script_score`` over every document (fewer queries: it reads all vectors);
+- ``exact_in_collection``: the same restricted to the query work's collection (the pre-filter a
+  user gets with ``collection=``), with its recall against numpy over that collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch
+from rich.console import Console
+
+from benchmarks.query_figures import latency_summary, recall_at_k
+from benchmarks.query_index import (
+    DirectQueries,
+    bench_spec,
+    collection_of,
+    force_merge,
+    load_vectors,
+)
+from benchmarks.query_vectors import Vectors
+from gallery_api.queries import ScriptEngine
+
+__all__ = ["INDEX_TYPES", "measure_variant", "offheap_bytes", "top_k_in_collection"]
+
+#: The ``index_options`` types compared (all are HNSW graphs; they differ in what is searched).
+INDEX_TYPES = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw")
+GIB = 1024**3
+
+
+def offheap_bytes(index_type: str, n: int, dims: int, m: int) -> int:
+    """What an HNSW index of ``n`` vectors wants in the page cache (Elastic's sizing rule):
+    the vectors the graph search reads, and ``4 * m`` bytes of graph per vector."""
+    per_vector = {
+        "hnsw": dims * 4,
+        "int8_hnsw": dims + 4,
+        "int4_hnsw": dims // 2 + 4,
+        "bbq_hnsw": dims // 8 + 14,
+    }[index_type]
+    return n * (per_vector + 4 * m)
+
+
+def top_k_in_collection(
+    matrix: Vectors, row: int, members: np.ndarray[Any, Any], k: int
+) -> list[int]:
+    """The ``k`` nearest rows to ``row`` among ``members`` (row left out), best first."""
+    others = members[members != row]
+    scores = matrix[others] @ matrix[row]
+    part = np.argpartition(-scores, min(k, len(others) - 1))[:k]
+    return [int(j) for j in others[part[np.argsort(-scores[part], kind="stable")]]]
+
+
+def _memory(es: Elasticsearch, name: str, field: str, offheap: int) -> dict[str, Any]:
+    usage = es.options(request_timeout=600).indices.disk_usage(index=name, run_expensive_tasks=True)
+    fields = usage[name]["fields"]
+    knn_on_disk = int(fields.get(field, {}).get("knn_vectors_in_bytes", 0))
+    jvm = next(iter(es.nodes.stats(metric="jvm")["nodes"].values()))["jvm"]["mem"]
+    heap_max = int(jvm["heap_max_in_bytes"])
+    return {
+        "vector_files_on_disk_mib": round(knn_on_disk / 2**20, 1),
+        "store_mib": round(int(usage[name]["store_size_in_bytes"]) / 2**20, 1),
+        "offheap_needed_mib": round(offheap / 2**20, 1),
+        "heap_used_mib": round(int(jvm["heap_used_in_bytes"]) / 2**20, 1),
+        "heap_max_mib": round(heap_max / 2**20, 1),
+        "total_gib": round((heap_max + offheap) / GIB, 2),
+    }
+
+
+def measure_variant(
+    es: Elasticsearch,
+    engine: ScriptEngine,
+    index_type: str,
+    matrix: Vectors,
+    ids: list[str],
+    *,
+    queries: Sequence[int],
+    warmup: Sequence[int],
+    truth: Sequence[Sequence[str]],
+    collections: int,
+    exact_queries: int,
+    num_candidates: int,
+    k: int,
+    keep: bool,
+    console: Console,
+) -> dict[str, Any]:
+    """Every figure of one index type at N = ``len(ids)`` (see the module docstring)."""
+    n, dims = matrix.shape
+    spec = bench_spec(n, index_type)
+    field = spec.vector_field
+    m = int(spec.mappings["properties"][field]["index_options"].get("m", 16))
+    result: dict[str, Any] = {"index": spec.name}
+    try:
+        result.update(load_vectors(es, spec, ids, matrix, console, collections=collections))
+        with console.status(f"{spec.name}: force-merge to 1 segment"):
+            result["forcemerge_s"] = force_merge(es, spec.name)
+        console.log(
+            f"{spec.name}: loaded in {result['load_s']}s, merged in {result['forcemerge_s']}s"
+        )
+        result["memory"] = _memory(es, spec.name, field, offheap_bytes(index_type, n, dims, m))
+        raw = DirectQueries(es, spec, engine, num_candidates, k)
+        for q in warmup:
+            raw.knn(matrix[q].tolist(), ids[q])
+        knn = [raw.knn(matrix[q].tolist(), ids[q]) for q in queries]
+        result["knn"] = {
+            "latency_ms": latency_summary([s for s, _, _ in knn]),
+            "recall_at_10": recall_at_k([a for _, _, a in knn], truth, k),
+        }
+        some = list(queries)[:exact_queries]
+        with console.status(f"{spec.name}: exact over all {n} documents ({len(some)} queries)"):
+            exact = [raw.exact(matrix[q].tolist(), ids[q]) for q in some]
+        result["exact_all"] = {
+            "queries": len(some),
+            "latency_ms": latency_summary([s for s, _, _ in exact]),
+            "recall_at_10": recall_at_k([a for _, _, a in exact], truth[: len(some)], k),
+        }
+        result["exact_in_collection"] = _exact_in_collection(
+            raw, matrix, ids, queries, warmup, collections, k
+        )
+    finally:
+        if not keep:
+            es.indices.delete(index=spec.name, ignore_unavailable=True)
+    return result
+
+
+def _exact_in_collection(
+    raw: DirectQueries,
+    matrix: Vectors,
+    ids: list[str],
+    queries: Sequence[int],
+    warmup: Sequence[int],
+    collections: int,
+    k: int,
+) -> dict[str, Any]:
+    labels = np.arange(len(ids)) % max(collections, 1)
+    for q in warmup:
+        raw.exact(matrix[q].tolist(), ids[q], collection_of(q, collections))
+    found, truth = [], []
+    for q in queries:
+        found.append(raw.exact(matrix[q].tolist(), ids[q], collection_of(q, collections)))
+        members = np.flatnonzero(labels == labels[q])
+        truth.append([ids[j] for j in top_k_in_collection(matrix, q, members, k)])
+    return {
+        "collection_size": int(len(ids) // max(collections, 1)),
+        "latency_ms": latency_summary([s for s, _, _ in found]),
+        "recall_at_10": recall_at_k([a for _, _, a in found], truth, k),
+    }
