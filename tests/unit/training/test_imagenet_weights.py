@@ -27,6 +27,7 @@ from gallery_core.model.efficientnet_lite import (
     make_efficientnet_lite0_classifier,
     weight_layer_names,
 )
+from gallery_core.settings import REPO_ROOT
 from training import imagenet_weights as iw
 from training.imagenet_weights import (
     PTH_REQUIREMENT,
@@ -38,7 +39,7 @@ from training.imagenet_weights import (
 )
 from training.torch_file import TorchFileError, read_torch_state_dict
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "efficientnet_lite0_reference.npz"
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "efficientnet_lite0_reference.npz"
 
 # --- a tiny torch.save writer (no torch): the pickle opcodes torch itself emits ----------
 

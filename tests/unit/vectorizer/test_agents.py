@@ -150,7 +150,10 @@ def put_and_wait(
                 await agent.put(value, key=key, headers=hdrs)
             await _until(sent, f"send {sends} records")
 
-    asyncio.run(run())
+    # A thread of its own: a session-wide event loop may already run in this one (Playwright's
+    # sync API keeps one running for the browser tests), and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def test_a_valid_image_becomes_one_vector_record_keyed_by_the_artwork_id(
