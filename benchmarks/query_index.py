@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch.helpers import parallel_bulk
 from rich.console import Console
 from rich.progress import Progress
 
-from benchmarks.query_vectors import Vectors
+from benchmarks.query_vectors import Vectors, as_json_floats
 from gallery_api.queries import (
     Metric,
     ScriptEngine,
@@ -90,7 +90,7 @@ def load_vectors(
                 "_id": artwork_id,
                 "_source": {
                     "id": artwork_id,
-                    field: vector.tolist(),  # float32 values exactly, as numpy sees them
+                    field: as_json_floats(vector),
                     "path": f"bench/{i:06d}.jpg",
                     "collection": collection_of(i, collections),
                     "model": "synthetic",
@@ -120,8 +120,9 @@ def collection_of(i: int, collections: int) -> str:
 
 
 def _streaming(es: Elasticsearch, actions: Iterator[dict[str, Any]]) -> Iterator[tuple[bool, Any]]:
+    # Two threads: one serialises the next chunk while Elasticsearch indexes the other.
     client = es.options(request_timeout=600)
-    yield from streaming_bulk(client, actions, chunk_size=500, max_retries=3)
+    yield from parallel_bulk(client, actions, thread_count=2, chunk_size=500, queue_size=2)
 
 
 def segment_count(es: Elasticsearch, name: str) -> int:

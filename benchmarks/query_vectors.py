@@ -12,9 +12,19 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Vectors", "synthetic_ids", "synthetic_vectors"]
+__all__ = ["DECIMALS", "Vectors", "as_json_floats", "synthetic_ids", "synthetic_vectors"]
 
 Vectors = npt.NDArray[np.float32]
+
+#: Decimals the synthetic components are rounded to: 12.6 KB of JSON per 1,344-dim vector
+#: instead of 30 KB (a float32 printed as a double), which halves the bulk load at 1M. The
+#: norms move by ~1e-5; every method (numpy, Annoy, Elasticsearch) sees the same values.
+DECIMALS = 5
+
+
+def as_json_floats(vector: Vectors) -> list[float]:
+    """The vector as the short decimals it was rounded to (what the bulk request sends)."""
+    return [float(x) for x in np.round(vector.astype(np.float64), DECIMALS)]
 
 
 def synthetic_vectors(
@@ -48,7 +58,8 @@ def synthetic_vectors(
         z = rng.standard_normal((len(rows), latent_dims))
         iso = rng.standard_normal((len(rows), dims)) / np.sqrt(dims)
         block = centre[c] + spread * (z @ basis) + noise * iso
-        out[rows] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[rows] = np.round(block, DECIMALS)
     return out
 
 

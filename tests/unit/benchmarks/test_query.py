@@ -19,10 +19,16 @@ from benchmarks.query_vectors import synthetic_ids, synthetic_vectors
 from gallery_core.contracts import load_index
 
 
-def test_synthetic_vectors_are_float32_unit_rows_of_the_asked_shape() -> None:
+def test_synthetic_vectors_are_float32_near_unit_rows_of_short_decimals() -> None:
+    from benchmarks.query_vectors import DECIMALS, as_json_floats
+
     vectors = synthetic_vectors(500, 64, centres=10, seed=3)
     assert vectors.shape == (500, 64) and vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    # Unit length before rounding to DECIMALS places: off by at most the rounding.
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=64 * 10**-DECIMALS)
+    sent = as_json_floats(vectors[0])
+    assert all(len(repr(x)) <= DECIMALS + 4 for x in sent)  # "-0.01234"
+    assert np.array_equal(np.asarray(sent, dtype=np.float32), vectors[0])
 
 
 def test_synthetic_vectors_are_reproducible_by_seed() -> None:
