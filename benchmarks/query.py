@@ -65,7 +65,7 @@ from benchmarks.query_index import (
     load_vectors,
     segment_count,
 )
-from benchmarks.query_variants import measure_variant
+from benchmarks.query_variants import Comparison, Workload, measure_variant
 from benchmarks.query_vectors import Vectors, synthetic_ids, synthetic_vectors
 from gallery_api.queries import Metric, ScriptEngine, num_candidates_for
 from gallery_api.search import detect_engine
@@ -266,11 +266,9 @@ def _measure_index_types(
     es: Elasticsearch,
     engine: ScriptEngine,
     n: int,
+    comparison: Comparison,
     *,
-    index_types: Sequence[str],
     queries: int,
-    exact_queries: int,
-    collections: int,
     keep: bool,
     console: Console,
 ) -> dict[str, Any]:
@@ -288,10 +286,12 @@ def _measure_index_types(
     truth = [[ids[j] for j in row] for row in numpy_rows]
     with console.status(f"Annoy ({ANNOY_TREES} trees) over {n}"):
         annoy_build_s, annoy_seconds, annoy_rows = annoy_top_k(matrix, chosen, warmup, K)
-    result: dict[str, Any] = {
+    candidates = num_candidates_for(K, settings.api.max_num_candidates)
+    work = Workload(matrix, ids, chosen, warmup, truth, candidates, K)
+    return {
         "n": n,
-        "collections": collections,
-        "num_candidates": num_candidates_for(K, settings.api.max_num_candidates),
+        "collections": comparison.collections,
+        "num_candidates": candidates,
         "numpy": {"latency_ms": latency_summary(numpy_seconds)},
         "annoy": {
             "trees": ANNOY_TREES,
@@ -299,26 +299,13 @@ def _measure_index_types(
             "latency_ms": latency_summary(annoy_seconds),
             "recall_at_10": recall_at_k([[ids[j] for j in r] for r in annoy_rows], truth, K),
         },
-        "index_types": {},
+        "index_types": {
+            index_type: measure_variant(
+                es, engine, index_type, work, comparison, keep=keep, console=console
+            )
+            for index_type in comparison.index_types
+        },
     }
-    for index_type in index_types:
-        result["index_types"][index_type] = measure_variant(
-            es,
-            engine,
-            index_type,
-            matrix,
-            ids,
-            queries=chosen,
-            warmup=warmup,
-            truth=truth,
-            collections=collections,
-            exact_queries=exact_queries,
-            num_candidates=result["num_candidates"],
-            k=K,
-            keep=keep,
-            console=console,
-        )
-    return result
 
 
 def run_query_benchmark(
@@ -327,13 +314,11 @@ def run_query_benchmark(
     sizes: Sequence[int] = (10_000, 100_000),
     queries: int = 200,
     keep: bool = False,
-    index_types: Sequence[str] = (),
-    exact_queries: int = 20,
-    collections: int = 100,
+    comparison: Comparison | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Every figure of issue 5's query benchmark, per size; with ``index_types``, issue 14's
-    comparison of index options instead (see the module docstrings)."""
+    """Every figure of issue 5's query benchmark, per size; with a ``comparison``, issue 14's
+    comparison of index types instead (see the module docstrings)."""
     console = console or Console(stderr=True)
     es = es_client(settings)
     engine = asyncio.run(_engine(settings))
@@ -353,18 +338,9 @@ def run_query_benchmark(
     }
     try:
         for n in sizes:
-            if index_types:
+            if comparison is not None:
                 result["sizes"][str(n)] = _measure_index_types(
-                    settings,
-                    es,
-                    engine,
-                    n,
-                    index_types=index_types,
-                    queries=queries,
-                    exact_queries=exact_queries,
-                    collections=collections,
-                    keep=keep,
-                    console=console,
+                    settings, es, engine, n, comparison, queries=queries, keep=keep, console=console
                 )
             else:
                 result["sizes"][str(n)] = _measure_size(

@@ -18,6 +18,7 @@ binary-quantised, as Elasticsearch builds them) gets its own throw-away index an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,14 @@ from benchmarks.query_index import (
 from benchmarks.query_vectors import Vectors
 from gallery_api.queries import ScriptEngine
 
-__all__ = ["INDEX_TYPES", "measure_variant", "offheap_bytes", "top_k_in_collection"]
+__all__ = [
+    "INDEX_TYPES",
+    "Comparison",
+    "Workload",
+    "measure_variant",
+    "offheap_bytes",
+    "top_k_in_collection",
+]
 
 #: The ``index_options`` types compared (all are HNSW graphs; they differ in what is searched).
 INDEX_TYPES = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw")
@@ -80,24 +88,43 @@ def _memory(es: Elasticsearch, name: str, field: str, offheap: int) -> dict[str,
     }
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What ``gallery bench query --index-types`` asks for."""
+
+    index_types: tuple[str, ...]
+    #: Collections of equal size the documents are spread over (exact within one).
+    collections: int = 100
+    #: Exact queries over the whole index (each reads every vector).
+    exact_queries: int = 20
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What every index type is measured on: the same vectors, queries and exact answers."""
+
+    matrix: Vectors
+    ids: list[str]
+    queries: Sequence[int]
+    warmup: Sequence[int]
+    truth: Sequence[Sequence[str]]
+    num_candidates: int
+    k: int
+
+
 def measure_variant(
     es: Elasticsearch,
     engine: ScriptEngine,
     index_type: str,
-    matrix: Vectors,
-    ids: list[str],
+    work: Workload,
+    comparison: Comparison,
     *,
-    queries: Sequence[int],
-    warmup: Sequence[int],
-    truth: Sequence[Sequence[str]],
-    collections: int,
-    exact_queries: int,
-    num_candidates: int,
-    k: int,
     keep: bool,
     console: Console,
 ) -> dict[str, Any]:
-    """Every figure of one index type at N = ``len(ids)`` (see the module docstring)."""
+    """Every figure of one index type at N = ``len(work.ids)`` (see the module docstring)."""
+    matrix, ids, queries, warmup, k = work.matrix, work.ids, work.queries, work.warmup, work.k
+    truth, collections = work.truth, comparison.collections
     n, dims = matrix.shape
     spec = bench_spec(n, index_type)
     field = spec.vector_field
@@ -111,7 +138,7 @@ def measure_variant(
             f"{spec.name}: loaded in {result['load_s']}s, merged in {result['forcemerge_s']}s"
         )
         result["memory"] = _memory(es, spec.name, field, offheap_bytes(index_type, n, dims, m))
-        raw = DirectQueries(es, spec, engine, num_candidates, k)
+        raw = DirectQueries(es, spec, engine, work.num_candidates, k)
         for q in warmup:
             raw.knn(matrix[q].tolist(), ids[q])
         knn = [raw.knn(matrix[q].tolist(), ids[q]) for q in queries]
@@ -119,7 +146,7 @@ def measure_variant(
             "latency_ms": latency_summary([s for s, _, _ in knn]),
             "recall_at_10": recall_at_k([a for _, _, a in knn], truth, k),
         }
-        some = list(queries)[:exact_queries]
+        some = list(queries)[: comparison.exact_queries]
         with console.status(f"{spec.name}: exact over all {n} documents ({len(some)} queries)"):
             exact = [raw.exact(matrix[q].tolist(), ids[q]) for q in some]
         result["exact_all"] = {

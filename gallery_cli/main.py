@@ -247,7 +247,7 @@ def bench_query(
 
     from benchmarks.query import run_query_benchmark
     from benchmarks.query_figures import flatten
-    from benchmarks.query_variants import INDEX_TYPES
+    from benchmarks.query_variants import INDEX_TYPES, Comparison
 
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
@@ -263,9 +263,7 @@ def bench_query(
             sizes=ns,
             queries=queries,
             keep=keep,
-            index_types=types,
-            exact_queries=exact_queries,
-            collections=collections,
+            comparison=Comparison(tuple(types), collections, exact_queries) if types else None,
             console=console,
         )
     except EsConnectionError as exc:
