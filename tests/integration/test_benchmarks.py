@@ -47,3 +47,33 @@ def test_ingest_benchmark_measures_each_run_and_removes_what_it_indexed(
     with es_client(stack) as es:  # removed again through the stream
         assert wait_for_count(es, result["collection"], 0, timeout=60) == 0
         assert wait_for_count(es, result["freshness_collection"], 0, timeout=60) == 0
+
+
+def test_index_type_comparison_measures_each_type_against_numpy_and_cleans_up(
+    stack: Settings,
+) -> None:
+    from benchmarks.query import run_query_benchmark
+    from benchmarks.query_variants import Comparison
+
+    result = run_query_benchmark(
+        stack,
+        sizes=[1500],
+        queries=30,
+        comparison=Comparison(("bbq_hnsw", "int8_hnsw"), collections=5, exact_queries=5),
+        console=Console(stderr=True, quiet=True),
+    )
+    size = result["sizes"]["1500"]
+    assert set(size["index_types"]) == {"bbq_hnsw", "int8_hnsw"}
+    assert size["annoy"]["recall_at_10"] > 0.5 and size["numpy"]["latency_ms"]["p50"] > 0
+    for figures in size["index_types"].values():
+        assert figures["docs"] == 1500
+        # Exact search is exact: the same ten works numpy finds, over all and per collection.
+        assert figures["exact_all"]["recall_at_10"] == 1.0
+        assert figures["exact_in_collection"]["recall_at_10"] == 1.0
+        assert figures["exact_in_collection"]["collection_size"] == 300
+        assert figures["knn"]["recall_at_10"] >= 0.9
+        assert figures["memory"]["vector_files_on_disk_mib"] > 0
+    bbq, int8 = (size["index_types"][t]["memory"] for t in ("bbq_hnsw", "int8_hnsw"))
+    assert bbq["offheap_needed_mib"] < int8["offheap_needed_mib"]
+    with es_client(stack) as es:
+        assert es.indices.get(index="bench-vectors-1500-*", allow_no_indices=True) == {}
