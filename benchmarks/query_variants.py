@@ -17,12 +17,14 @@ binary-quantised, as Elasticsearch builds them) gets its own throw-away index an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch
+from elasticsearch.exceptions import GeneralAvailabilityWarning
 from rich.console import Console
 
 from benchmarks.query_figures import latency_summary, recall_at_k
@@ -73,7 +75,12 @@ def top_k_in_collection(
 
 
 def _memory(es: Elasticsearch, name: str, field: str, offheap: int) -> dict[str, Any]:
-    usage = es.options(request_timeout=600).indices.disk_usage(index=name, run_expensive_tasks=True)
+    with warnings.catch_warnings():
+        # The disk-usage API is a technical preview in 8.19; the figure is what we need of it.
+        warnings.simplefilter("ignore", GeneralAvailabilityWarning)
+        usage = es.options(request_timeout=600).indices.disk_usage(
+            index=name, run_expensive_tasks=True
+        )
     fields = usage[name]["fields"]
     knn_on_disk = int(fields.get(field, {}).get("knn_vectors_in_bytes", 0))
     jvm = next(iter(es.nodes.stats(metric="jvm")["nodes"].values()))["jvm"]["mem"]
