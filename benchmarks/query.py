@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,7 +322,10 @@ def run_query_benchmark(
     comparison of index types instead (see the module docstrings)."""
     console = console or Console(stderr=True)
     es = es_client(settings)
-    engine = asyncio.run(_engine(settings))
+    # A thread of its own: the caller may already run an event loop (a notebook, the browser
+    # tests' Playwright), and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        engine = pool.submit(lambda: asyncio.run(_engine(settings))).result()
     result: dict[str, Any] = {
         "k": K,
         "queries": queries,
