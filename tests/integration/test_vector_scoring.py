@@ -1,4 +1,5 @@
-"""Exact script_score (the project's script engine) equals numpy; approximate knn works."""
+"""Exact script_score (the project's script engine) equals numpy; approximate kNN finds the
+exact neighbours of embedding-like vectors."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
-from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from benchmarks.query_vectors import synthetic_vectors
+from gallery_api.queries import (
+    Metric,
+    ScriptEngine,
+    knn_query,
+    num_candidates_for,
+    script_score_query,
+)
 from gallery_core.clients import es_client
 from gallery_core.contracts import load_index
 from gallery_core.settings import Settings
@@ -84,22 +92,47 @@ def test_exact_query_excludes_the_query_work_itself(indexed) -> None:  # type: i
     assert ids[0] not in got and len(got) == 10
 
 
-def test_knn_finds_the_exact_neighbours(indexed) -> None:  # type: ignore[no-untyped-def]
-    es, collection, ids, vectors = indexed
+@pytest.fixture(scope="module")
+def embedding_like(stack: Settings):  # type: ignore[no-untyped-def]
+    """Vectors shaped like the model's embeddings: clusters of low intrinsic dimension.
+
+    An isotropic Gaussian in 1,344 dims (the exact tests' data) has no meaningful neighbours:
+    every vector is about equally far from every other, the worst case of any quantised ANN
+    index (bbq_hnsw's recall on it moves between runs with the segment layout). The mapping's
+    choice is measured on data like this (`gallery bench query --index-types`).
+    """
+    collection = new_collection()
+    ids = [f"{collection}-{i:04d}" for i in range(N)]
+    vectors = synthetic_vectors(N, load_index().dims, centres=20, seed=12)
+    produce_vectors(stack, collection, ids, vectors)
+    es = es_client(stack)
+    assert wait_for_count(es, collection, N, timeout=120) == N
+    yield es, collection, ids, vectors
+    produce_tombstones(stack, ids)
+    es.close()
+
+
+def test_knn_finds_the_exact_neighbours(embedding_like) -> None:  # type: ignore[no-untyped-def]
+    """Similar-by-id as the route asks it (k, candidates, the work itself excluded) finds
+    the exact top 10 within the collection, through the index's own options (bbq_hnsw)."""
+    es, collection, ids, vectors = embedding_like
+    settings = Settings()
+    k = 10
     recalls = []
-    for seed in range(5):
-        query = (
-            np.random.default_rng(200 + seed).standard_normal(vectors.shape[1]).astype(np.float32)
-        )
+    for row in np.random.default_rng(200).choice(N, size=20, replace=False):
         knn = knn_query(
-            query,
+            vectors[row],
             field=load_index().vector_field,
-            k=10,
+            k=k,
+            num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
             filters=[{"term": {"collection": collection}}],
+            exclude_ids=[ids[row]],
         )
-        hits = es.search(index=load_index().name, knn=knn, size=10, source=False)["hits"]["hits"]
-        expected = {ids[j] for j in np.argsort(-numpy_scores(vectors, query, Metric.COSINE))[:10]}
-        assert len(hits) == 10
-        recalls.append(len(expected & {h["_id"] for h in hits}) / 10)
+        hits = es.search(index=load_index().name, knn=knn, size=k, source=False)["hits"]["hits"]
+        scores = numpy_scores(vectors, vectors[row], Metric.COSINE)
+        scores[row] = -np.inf
+        expected = {ids[j] for j in np.argsort(-scores)[:k]}
+        assert len(hits) == k and ids[row] not in {h["_id"] for h in hits}
+        recalls.append(len(expected & {h["_id"] for h in hits}) / k)
     print(f"knn recall@10 vs exact over {len(recalls)} queries: {np.mean(recalls):.3f}")
-    assert np.mean(recalls) >= 0.9
+    assert np.mean(recalls) >= 0.95
