@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 GALLERY := $(VENV)/bin/gallery
 
-.PHONY: demo demo-data test test-deps down install lint
+.PHONY: demo demo-cluster demo-data test test-cluster test-deps down install lint
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(STAMP)
 
 demo: install demo-data
 	$(GALLERY) demo
+
+# The production topology on this machine (3 brokers, 2 Connect workers, 2 Elasticsearch
+# nodes, 2 workers); `make down` stops it. Stop a running single-node stack first.
+demo-cluster: install demo-data
+	$(GALLERY) demo --cluster
 
 # Debian packages with real images, when this machine can install packages: openclipart-png
 # (8,121 clip-art PNGs), gcompris-qt-data (20 paintings, as puzzle pieces) and opencv-doc (The
@@ -38,6 +43,12 @@ demo-data:
 test: install test-deps demo-data
 	GALLERY_REQUIRE_BROWSER=$${GALLERY_REQUIRE_BROWSER:-$${CI:+1}} \
 	GALLERY_REQUIRE_REAL_PAINTINGS=$${GALLERY_REQUIRE_REAL_PAINTINGS:-$${CI:+1}} $(VENV)/bin/pytest
+
+# Kill -9 a broker, a Connect worker and an Elasticsearch node of the local cluster during
+# streams of 2,000 images (not in `make test`: it needs the cluster's ports and ~20 minutes).
+test-cluster: install
+	$(GALLERY) down
+	$(VENV)/bin/pytest -m cluster tests/cluster
 
 # Debian's Chromium for the browser tests (a test tool's own browser download fails here).
 test-deps:

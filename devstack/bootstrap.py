@@ -9,6 +9,7 @@ docker-compose's ``init`` service (``gallery init``) against the production clus
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 import httpx
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
-    AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
@@ -26,6 +26,7 @@ from confluent_kafka.admin import (
 from elasticsearch import Elasticsearch
 
 from devstack.errors import ComponentError
+from gallery_core.clients import admin_client
 from gallery_core.contracts import ConnectorSpec, IndexSpec, TopicSpec
 from gallery_core.probes import connector_status
 from gallery_core.settings import Settings
@@ -50,11 +51,7 @@ logger = logging.getLogger(__name__)
 
 def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
     """Create missing topics; align configs and grow partitions of existing ones."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka.bootstrap_servers,
-        "logger": logging.getLogger("devstack.bootstrap.librdkafka"),
-    }
-    admin = AdminClient(config)
+    admin = admin_client(settings, logger=logging.getLogger("devstack.bootstrap.librdkafka"))
     existing = admin.list_topics(timeout=10).topics
     created: list[str] = []
     missing = [t for t in topics if t.name not in existing]
@@ -150,9 +147,10 @@ def ensure_connector(
     settings: Settings, spec: ConnectorSpec, timeout: float = 60.0
 ) -> dict[str, Any]:
     """Create or update the connector, then wait until it and its tasks are RUNNING."""
-    base = settings.connect.url.rstrip("/")
+    urls = settings.connect.urls
     deadline = time.monotonic() + timeout
-    while True:
+    for attempt in itertools.count():
+        base = urls[attempt % len(urls)]  # any worker of the group takes it
         try:
             response = httpx.put(
                 f"{base}/connectors/{spec.name}/config", json=spec.config, timeout=30

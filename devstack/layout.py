@@ -7,14 +7,38 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.topology import node_process
 from devstack.versions import ELASTICSEARCH_VERSION, KAFKA_VERSION
 from gallery_core.settings import REPO_ROOT, Settings
 
-__all__ = ["Layout", "running_as_root"]
+__all__ = ["EsNodePaths", "Layout", "running_as_root"]
 
 
 def running_as_root() -> bool:
     return os.geteuid() == 0
+
+
+@dataclass(frozen=True)
+class EsNodePaths:
+    """One Elasticsearch node's own folders (owned by its OS user when we are root)."""
+
+    state: Path
+
+    @property
+    def config(self) -> Path:
+        return self.state / "config"
+
+    @property
+    def data(self) -> Path:
+        return self.state / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def tmp(self) -> Path:
+        return self.state / "tmp"
 
 
 @dataclass(frozen=True)
@@ -70,21 +94,14 @@ class Layout:
     def es_home(self) -> Path:
         return self.es_root / f"elasticsearch-{ELASTICSEARCH_VERSION}"
 
-    @property
-    def es_config(self) -> Path:
-        return self.es_state / "config"
-
-    @property
-    def es_data(self) -> Path:
-        return self.es_state / "data"
-
-    @property
-    def es_logs(self) -> Path:
-        return self.es_state / "logs"
-
-    @property
-    def es_tmp(self) -> Path:
-        return self.es_state / "tmp"
+    def es_node(self, number: int = 1) -> EsNodePaths:
+        """Config, data, logs and tmp of the ``number``-th node (the first keeps `es_state`)."""
+        state = (
+            self.es_state
+            if number == 1
+            else self.es_state.with_name(f"{self.es_state.name}-{number}")
+        )
+        return EsNodePaths(state)
 
     # --- run folder: this checkout's processes ------------------------------------------------
     @property
@@ -95,13 +112,11 @@ class Layout:
     def pids(self) -> Path:
         return self.run / "pids"
 
-    @property
-    def kafka_dir(self) -> Path:
-        return self.run / "kafka"
+    def kafka_dir(self, node_id: int = 1) -> Path:
+        return self.run / node_process("kafka", node_id)
 
-    @property
-    def connect_dir(self) -> Path:
-        return self.run / "connect"
+    def connect_dir(self, number: int = 1) -> Path:
+        return self.run / node_process("connect", number)
 
     def log_file(self, component: str) -> Path:
         return self.logs / f"{component}.log"

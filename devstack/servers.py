@@ -1,6 +1,7 @@
 """How each local server is configured and launched: config files, argv and environment.
 
-Pure functions of Settings + Layout + Installation, so `up` and the tests agree on them.
+Functions of Settings + Layout + Installation + the node (`devstack.topology`), so `up` and
+the tests agree on them; they write only the node's own config files.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from devstack.layout import Layout, running_as_root
 from devstack.provision import Installation, chown_tree
+from devstack.topology import ConnectWorker, ElasticsearchNode, KafkaNode, Topology
 from gallery_core.settings import Settings
 
-__all__ = ["LaunchSpec", "connect_launch", "elasticsearch_launch", "kafka_launch"]
+__all__ = [
+    "LaunchSpec",
+    "connect_launch",
+    "elasticsearch_launch",
+    "kafka_cluster_id",
+    "kafka_format_argv",
+    "kafka_launch",
+]
 
 KAFKA_LOG4J2 = """\
 Configuration:
@@ -51,15 +59,6 @@ class LaunchSpec:
     user: str | None = None
 
 
-def _port(url_or_hostport: str) -> int:
-    if "://" in url_or_hostport:
-        port = urlsplit(url_or_hostport).port
-        if port is None:
-            raise ValueError(f"{url_or_hostport} names no port")
-        return port
-    return int(url_or_hostport.rsplit(":", 1)[1])
-
-
 def _java(inst: Installation) -> str:
     return str(inst.java_home / "bin" / "java")
 
@@ -74,35 +73,41 @@ def _base_env(inst: Installation) -> dict[str, str]:
     return {**keep, "JAVA_HOME": str(inst.java_home)}
 
 
-# --- Kafka (KRaft, one combined broker + controller) --------------------------------------------
+# --- Kafka (KRaft: each broker is also a controller) ---------------------------------------------
 
 
-def kafka_launch(settings: Settings, layout: Layout, inst: Installation) -> LaunchSpec:
-    port = _port(settings.kafka.bootstrap_servers)
-    cport = settings.kafka.controller_port
-    data = layout.kafka_dir / "data"
+def kafka_launch(
+    settings: Settings, layout: Layout, inst: Installation, topology: Topology, node: KafkaNode
+) -> LaunchSpec:
+    folder = layout.kafka_dir(node.node_id)
+    data = folder / "data"
     max_bytes = settings.limits.max_record_bytes
-    props = layout.kafka_dir / "server.properties"
+    replication = topology.replication
+    min_isr = max(1, min(2, replication - 1))
+    props = folder / "server.properties"
     _write_properties(
         props,
         {
             "process.roles": "broker,controller",
-            "node.id": 1,
-            "controller.quorum.voters": f"1@127.0.0.1:{cport}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "node.id": node.node_id,
+            "controller.quorum.voters": topology.quorum_voters,
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": data,
             "num.partitions": 1,
             "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": 1,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
-            "share.coordinator.state.topic.replication.factor": 1,
-            "share.coordinator.state.topic.min.isr": 1,
-            "min.insync.replicas": 1,
+            "default.replication.factor": replication,
+            "offsets.topic.replication.factor": replication,
+            "transaction.state.log.replication.factor": replication,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": replication,
+            "share.coordinator.state.topic.min.isr": min_isr,
+            "min.insync.replicas": min_isr,
             "unclean.leader.election.enable": "false",
             "message.max.bytes": max_bytes,
             "replica.fetch.max.bytes": max_bytes,
@@ -110,8 +115,8 @@ def kafka_launch(settings: Settings, layout: Layout, inst: Installation) -> Laun
             "log.retention.check.interval.ms": 60000,
         },
     )
-    log4j = layout.kafka_dir / "log4j2.yaml"
-    log4j.write_text(KAFKA_LOG4J2.format(name="kafka"))
+    log4j = folder / "log4j2.yaml"
+    log4j.write_text(KAFKA_LOG4J2.format(name=node.process))
     java_opts = [
         f"-Xms{settings.kafka.heap}",
         f"-Xmx{settings.kafka.heap}",
@@ -123,39 +128,58 @@ def kafka_launch(settings: Settings, layout: Layout, inst: Installation) -> Laun
     return LaunchSpec(
         argv=[_java(inst), *java_opts, "-cp", classpath, "kafka.Kafka", str(props)],
         env=_base_env(inst),
-        cwd=layout.kafka_dir,
+        cwd=folder,
     )
 
 
-def kafka_format_argv(layout: Layout, inst: Installation) -> list[str] | None:
+def kafka_cluster_id(layout: Layout) -> str:
+    """The KRaft cluster id every broker of this run folder is formatted with (made once).
+
+    A cluster id is a UUID in URL-safe base64 without padding (22 characters)."""
+    path = layout.run / "kafka-cluster-id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    return path.read_text().strip()
+
+
+def kafka_format_argv(
+    layout: Layout, inst: Installation, node: KafkaNode, cluster_id: str
+) -> list[str] | None:
     """The one-time `kafka-storage format` command, or None if the log dir is formatted."""
-    data = layout.kafka_dir / "data"
-    if (data / "meta.properties").exists():
+    folder = layout.kafka_dir(node.node_id)
+    if (folder / "data" / "meta.properties").exists():
         return None
-    # A KRaft cluster id is a UUID in URL-safe base64 without padding (22 characters).
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     return [
         _java(inst),
         "-cp",
         f"{inst.kafka_lib}/*",
-        f"-Dlog4j2.configurationFile={layout.kafka_dir / 'log4j2.yaml'}",
+        f"-Dlog4j2.configurationFile={folder / 'log4j2.yaml'}",
         "kafka.tools.StorageTool",
         "format",
         "-t",
         cluster_id,
         "-c",
-        str(layout.kafka_dir / "server.properties"),
+        str(folder / "server.properties"),
     ]
 
 
 # --- Kafka Connect (distributed mode, REST on loopback) ------------------------------------------
 
 
-def connect_launch(settings: Settings, layout: Layout, inst: Installation) -> LaunchSpec:
-    rest_port = _port(settings.connect.url)
+def connect_launch(
+    settings: Settings,
+    layout: Layout,
+    inst: Installation,
+    topology: Topology,
+    worker: ConnectWorker,
+) -> LaunchSpec:
+    """One worker of the Connect group (every worker shares the group id and topics)."""
+    rest_port = worker.port
     max_bytes = settings.limits.max_record_bytes
     group = settings.connect.group_id
-    props = layout.connect_dir / "connect-distributed.properties"
+    folder = layout.connect_dir(worker.number)
+    props = folder / "connect-distributed.properties"
     _write_properties(
         props,
         {
@@ -172,9 +196,9 @@ def connect_launch(settings: Settings, layout: Layout, inst: Installation) -> La
             "config.storage.topic": f"{group}.configs",
             "offset.storage.topic": f"{group}.offsets",
             "status.storage.topic": f"{group}.status",
-            "config.storage.replication.factor": 1,
-            "offset.storage.replication.factor": 1,
-            "status.storage.replication.factor": 1,
+            "config.storage.replication.factor": topology.replication,
+            "offset.storage.replication.factor": topology.replication,
+            "status.storage.replication.factor": topology.replication,
             "offset.flush.interval.ms": 5000,
             "config.providers": "env",
             "config.providers.env.class": (
@@ -187,8 +211,8 @@ def connect_launch(settings: Settings, layout: Layout, inst: Installation) -> La
             "scheduled.rebalance.max.delay.ms": 10000,
         },
     )
-    log4j = layout.connect_dir / "log4j2.yaml"
-    log4j.write_text(KAFKA_LOG4J2.format(name="connect"))
+    log4j = folder / "log4j2.yaml"
+    log4j.write_text(KAFKA_LOG4J2.format(name=worker.process))
     es = settings.elasticsearch
     env = {
         **_base_env(inst),
@@ -215,35 +239,52 @@ def connect_launch(settings: Settings, layout: Layout, inst: Installation) -> La
             str(props),
         ],
         env=env,
-        cwd=layout.connect_dir,
+        cwd=folder,
     )
 
 
-# --- Elasticsearch (single node, loopback, as an unprivileged user) -----------------------------
+# --- Elasticsearch (loopback, as an unprivileged user) -------------------------------------------
 
 
-def elasticsearch_launch(settings: Settings, layout: Layout, inst: Installation) -> LaunchSpec:
+def elasticsearch_launch(
+    settings: Settings,
+    layout: Layout,
+    inst: Installation,
+    topology: Topology,
+    node: ElasticsearchNode,
+) -> LaunchSpec:
     es = settings.elasticsearch
-    config = layout.es_config
+    paths = layout.es_node(node.number)
+    config = paths.config
     if not (config / "jvm.options").exists():
         shutil.copytree(inst.es_home / "config", config, dirs_exist_ok=True)
-    for folder in (layout.es_data, layout.es_logs, layout.es_tmp, config / "jvm.options.d"):
+    for folder in (paths.data, paths.logs, paths.tmp, config / "jvm.options.d"):
         folder.mkdir(parents=True, exist_ok=True)
+    if len(topology.elasticsearch) == 1:
+        discovery = ["discovery.type: single-node"]
+    else:
+        peers = ", ".join(f"127.0.0.1:{n.transport_port}" for n in topology.elasticsearch)
+        names = ", ".join(n.name for n in topology.elasticsearch)
+        discovery = [
+            f"discovery.seed_hosts: [{peers}]",
+            # Read only when the cluster first forms (and ignored once it has a state).
+            f"cluster.initial_master_nodes: [{names}]",
+        ]
     (config / "elasticsearch.yml").write_text(
         "\n".join(
             [
-                "# Written by `gallery up` for the local single-node stack; not for production.",
+                "# Written by `gallery up` for the local stack; not for production.",
                 "cluster.name: gallery-local",
-                "node.name: gallery-local-1",
+                f"node.name: {node.name}",
                 "network.host: 127.0.0.1",
-                f"http.port: {_port(es.url)}",
-                f"transport.port: {es.transport_port}",
-                "discovery.type: single-node",
-                f"path.data: {layout.es_data}",
-                f"path.logs: {layout.es_logs}",
-                # Security is on in docker-compose.yml; the local node listens on loopback only.
+                f"http.port: {node.http_port}",
+                f"transport.port: {node.transport_port}",
+                *discovery,
+                f"path.data: {paths.data}",
+                f"path.logs: {paths.logs}",
+                # Security is on in docker-compose.yml; the local nodes listen on loopback only.
                 "xpack.security.enabled: false",
-                # Disks here can be fairly full; a single local node must not go read-only.
+                # Disks here can be fairly full; a local node must not go read-only.
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "action.destructive_requires_name: true",
                 "",
@@ -255,21 +296,21 @@ def elasticsearch_launch(settings: Settings, layout: Layout, inst: Installation)
     if running_as_root():
         user = es.os_user
         entry = pwd.getpwnam(user)
-        for folder in (layout.es_state.parent, layout.es_state):
+        for folder in (paths.state.parent, paths.state):
             os.chown(folder, entry.pw_uid, entry.pw_gid)
-        chown_tree(layout.es_config, entry.pw_uid, entry.pw_gid)
-        for folder in (layout.es_data, layout.es_logs, layout.es_tmp):
+        chown_tree(config, entry.pw_uid, entry.pw_gid)
+        for folder in (paths.data, paths.logs, paths.tmp):
             os.chown(folder, entry.pw_uid, entry.pw_gid)
     env = {
         **_base_env(inst),
         "ES_JAVA_HOME": str(inst.java_home),
         "ES_PATH_CONF": str(config),
-        "ES_TMPDIR": str(layout.es_tmp),
-        "HOME": str(layout.es_state),
+        "ES_TMPDIR": str(paths.tmp),
+        "HOME": str(paths.state),
     }
     return LaunchSpec(
         argv=[str(inst.es_home / "bin" / "elasticsearch")],
         env=env,
-        cwd=layout.es_state,
+        cwd=paths.state,
         user=user,
     )

@@ -13,9 +13,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 from rich.console import Console
@@ -29,37 +30,66 @@ from devstack.servers import (
     LaunchSpec,
     connect_launch,
     elasticsearch_launch,
+    kafka_cluster_id,
     kafka_format_argv,
     kafka_launch,
 )
+from devstack.topology import Topology, cluster_env
 from devstack.versions import KAFKA_VERSION
 from gallery_core import probes as net
 from gallery_core.clients import es_client
 from gallery_core.contracts import load_connectors, load_index, load_topics
 from gallery_core.probes import Health, Probes
-from gallery_core.settings import REPO_ROOT, Settings
+from gallery_core.settings import REPO_ROOT, STACK_ENV, Settings
 from gallery_core.status import StackStatus, probe_status
 
-__all__ = ["SERVERS", "Server", "down", "process", "status", "up"]
+__all__ = [
+    "Server",
+    "down",
+    "engine_of",
+    "forget_cluster",
+    "process",
+    "servers",
+    "status",
+    "up",
+    "use_cluster",
+]
 
 logger = logging.getLogger(__name__)
-
-LOCAL_REPLICATION = 1
 
 
 @dataclass(frozen=True)
 class Server:
+    """One node of one engine: how to launch it and how long it may take to come up."""
+
     name: str
-    launch: Callable[[Settings, Layout, Installation], LaunchSpec]
-    check: Callable[[Settings], Health]
+    launch: Callable[[], LaunchSpec]
     start_timeout: float
 
 
-SERVERS = {
-    "elasticsearch": Server("elasticsearch", elasticsearch_launch, net.elasticsearch_health, 120),
-    "kafka": Server("kafka", kafka_launch, health.kafka_health, 60),
-    "connect": Server("connect", connect_launch, net.connect_health, 90),
-}
+def servers(settings: Settings, layout: Layout, inst: Installation) -> dict[str, Server]:
+    """Every node `topology` names, by process name (``kafka``, ``kafka-2``, ...)."""
+    topo = Topology.from_settings(settings)
+    found: list[Server] = [
+        *(
+            Server(n.process, partial(elasticsearch_launch, settings, layout, inst, topo, n), 120)
+            for n in topo.elasticsearch
+        ),
+        *(
+            Server(n.process, partial(kafka_launch, settings, layout, inst, topo, n), 60)
+            for n in topo.kafka
+        ),
+        *(
+            Server(w.process, partial(connect_launch, settings, layout, inst, topo, w), 90)
+            for w in topo.connect
+        ),
+    ]
+    return {server.name: server for server in found}
+
+
+def engine_of(name: str) -> str:
+    """``kafka-2`` -> ``kafka``."""
+    return name.split("-", 1)[0]
 
 
 def app_processes(settings: Settings) -> list[str]:
@@ -97,45 +127,66 @@ def process(layout: Layout, name: str) -> ManagedProcess:
 
 def _log_tail(layout: Layout, name: str) -> str:
     text = tail(layout.log_file(name), 25)
-    if name == "elasticsearch":  # the node's own log has the reason; stdout often does not
-        text += "\n" + tail(layout.es_logs / "gallery-local.log", 15)
+    if engine_of(name) == "elasticsearch":  # the node's own log has the reason
+        number = int(name.rsplit("-", 1)[1]) if "-" in name else 1
+        text += "\n" + tail(layout.es_node(number).logs / "gallery-local.log", 15)
     return text
 
 
 def _start(settings: Settings, layout: Layout, inst: Installation, server: Server) -> None:
     proc = process(layout, server.name)
     if proc.alive():
-        if server.name not in inst.stale:
+        if engine_of(server.name) not in inst.stale:
             return
         logger.warning("restarting %s to load its rebuilt plugin", server.name)
         proc.stop(timeout=60)
-    spec = server.launch(settings, layout, inst)
-    if server.name == "kafka":
-        fmt = kafka_format_argv(layout, inst)
+    spec = server.launch()
+    if engine_of(server.name) == "kafka":
+        node = next(n for n in Topology.from_settings(settings).kafka if n.process == server.name)
+        fmt = kafka_format_argv(layout, inst, node, kafka_cluster_id(layout))
         if fmt is not None:
             result = subprocess.run(fmt, capture_output=True, text=True, env=spec.env)
             if result.returncode != 0:
                 raise ComponentError(
-                    "kafka", "storage format failed", result.stdout + result.stderr
+                    server.name, "storage format failed", result.stdout + result.stderr
                 )
     proc.start(spec.argv, env=spec.env, cwd=spec.cwd, user=spec.user)
 
 
-def _await(settings: Settings, layout: Layout, server: Server, console: Console) -> Health:
-    proc = process(layout, server.name)
-    with console.status(f"waiting for {server.name}"):
+#: Each engine's health over the network, and how many of its nodes must answer for it.
+CHECKS: dict[str, Callable[[Settings], Health]] = {
+    "elasticsearch": net.elasticsearch_health,
+    "kafka": health.kafka_health,
+    "connect": net.connect_health,
+}
+
+
+def _await(settings: Settings, layout: Layout, nodes: list[Server], console: Console) -> Health:
+    """Wait until the engine of ``nodes`` is healthy with all of them in it."""
+    engine = engine_of(nodes[0].name)
+    timeout = max(n.start_timeout for n in nodes)
+
+    def check() -> Health:
+        found = CHECKS[engine](settings)
+        have = found.info.get("nodes")
+        if found.healthy and have is not None and have < len(nodes):
+            return Health(False, f"{have} of {len(nodes)} nodes up: {found.detail}")
+        return found
+
+    with console.status(f"waiting for {engine}"):
         result = health.wait_until_healthy(
-            lambda: server.check(settings),
-            timeout=server.start_timeout,
-            still_running=proc.alive,
+            check,
+            timeout=timeout,
+            still_running=lambda: all(process(layout, n.name).alive() for n in nodes),
         )
     if not result.healthy:
+        dead = [n.name for n in nodes if not process(layout, n.name).alive()] or [nodes[0].name]
         raise ComponentError(
-            server.name,
-            f"not healthy after {server.start_timeout:.0f}s: {result.detail}",
-            _log_tail(layout, server.name),
+            dead[0],
+            f"not healthy after {timeout:.0f}s: {result.detail}",
+            _log_tail(layout, dead[0]),
         )
-    console.print(f"[green]✓[/] {server.name} {result.version or ''} healthy: {result.detail}")
+    console.print(f"[green]✓[/] {engine} {result.version or ''} healthy: {result.detail}")
     return result
 
 
@@ -152,6 +203,36 @@ def _exclusive(layout: Layout, console: Console) -> Iterator[None]:
         yield
 
 
+def use_cluster(settings: Settings, console: Console) -> Settings:
+    """Make the local cluster the checkout's stack: write `STACK_ENV` (its addresses and run
+    folder) and return the settings every process now reads. Refused while a single-node
+    stack runs (the cluster's first nodes take the same ports)."""
+    if Topology.from_settings(settings).is_cluster:
+        return settings
+    layout = Layout.from_settings(settings)
+    running = [n for n in ("kafka", "elasticsearch", "connect") if process(layout, n).alive()]
+    if running:
+        raise ComponentError(
+            running[0], "the single-node stack is running: stop it first (gallery down)"
+        )
+    STACK_ENV.parent.mkdir(parents=True, exist_ok=True)
+    STACK_ENV.write_text(
+        "# Written by `gallery up --cluster`, removed by `gallery down`: every process of this\n"
+        "# checkout reads it (gallery_core.settings.STACK_ENV).\n"
+        + cluster_env(settings, settings.paths.run_dir / "cluster")
+    )
+    console.print(f"local cluster: {STACK_ENV}")
+    return Settings()
+
+
+def forget_cluster() -> bool:
+    """After `down`: the next `gallery up` is the single-node stack again."""
+    if STACK_ENV.exists():
+        STACK_ENV.unlink()
+        return True
+    return False
+
+
 def up(settings: Settings, console: Console) -> StackStatus:
     layout = Layout.from_settings(settings)
     with _exclusive(layout, console):
@@ -161,14 +242,18 @@ def up(settings: Settings, console: Console) -> StackStatus:
 def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
     started = time.monotonic()
     inst = provision(settings, console)
+    topology = Topology.from_settings(settings)
+    nodes = servers(settings, layout, inst)
+    of = {e: [s for s in nodes.values() if engine_of(s.name) == e] for e in CHECKS}
     # Elasticsearch and Kafka start side by side; Connect needs Kafka.
-    for name in ("elasticsearch", "kafka"):
-        _start(settings, layout, inst, SERVERS[name])
-    _await(settings, layout, SERVERS["kafka"], console)
-    _start(settings, layout, inst, SERVERS["connect"])
-    _await(settings, layout, SERVERS["elasticsearch"], console)
+    for server in [*of["elasticsearch"], *of["kafka"]]:
+        _start(settings, layout, inst, server)
+    _await(settings, layout, of["kafka"], console)
+    for server in of["connect"]:
+        _start(settings, layout, inst, server)
+    _await(settings, layout, of["elasticsearch"], console)
 
-    topics = [t.for_replication(LOCAL_REPLICATION) for t in load_topics().all()]
+    topics = [t.for_replication(topology.replication) for t in load_topics().all()]
     created = bootstrap.ensure_topics(settings, topics)
     console.print(
         f"[green]✓[/] topics {', '.join(t.name for t in topics)}"
@@ -187,7 +272,7 @@ def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
         )
     )
 
-    _await(settings, layout, SERVERS["connect"], console)
+    _await(settings, layout, of["connect"], console)
     for spec in load_connectors():
         _restart_failed_tasks(settings, spec.name)
         state = bootstrap.ensure_connector(settings, spec)
@@ -237,11 +322,26 @@ def _restart_failed_tasks(settings: Settings, name: str) -> None:
     """After an outage a task may be FAILED; `up` restarts it (and only the failed ones)."""
     state = net.connector_status(settings, name)
     if state["state"] == "FAILED" or any(t["state"] == "FAILED" for t in state["tasks"]):
-        httpx.post(
-            f"{settings.connect.url.rstrip('/')}/connectors/{name}/restart",
-            params={"includeTasks": "true", "onlyFailed": "true"},
-            timeout=30,
-        )
+        for url in settings.connect.urls:  # any worker of the group forwards it
+            try:
+                httpx.post(
+                    f"{url}/connectors/{name}/restart",
+                    params={"includeTasks": "true", "onlyFailed": "true"},
+                    timeout=30,
+                ).raise_for_status()
+                return
+            except httpx.HTTPError as exc:
+                logger.warning("could not restart %s through %s: %s", name, url, exc)
+
+
+#: Clients go before the servers they use: our own processes, Connect, Kafka, Elasticsearch.
+STOP_ORDER = ("api", "producer", "worker", "connect", "kafka", "elasticsearch")
+
+
+def stop_order(names: Iterable[str]) -> list[str]:
+    """The stack's process names among ``names``, in the order `down` stops them."""
+    ours = {n for n in names if engine_of(n) in STOP_ORDER}
+    return sorted(ours, key=lambda n: (STOP_ORDER.index(engine_of(n)), n))
 
 
 def down(settings: Settings, console: Console) -> list[str]:
@@ -249,9 +349,8 @@ def down(settings: Settings, console: Console) -> list[str]:
     layout = Layout.from_settings(settings)
     stopped = []
     with _exclusive(layout, console):
-        # Every worker that ever ran here (the setting may have been lowered since).
-        workers = sorted(p.stem for p in layout.pids.glob("worker-*.pid"))
-        for name in ("api", "producer", *workers, "worker", "connect", "kafka", "elasticsearch"):
+        # Every process that ever ran here (a setting may have been lowered since).
+        for name in stop_order(p.stem for p in layout.pids.glob("*.pid")):
             proc = process(layout, name)
             if proc.stop(timeout=45):
                 stopped.append(name)
@@ -266,8 +365,16 @@ def status(settings: Settings) -> StackStatus:
     with Probes(settings) as probes:
         found = probe_status(settings, probes)
     components = found.components
-    for name in SERVERS:
-        components[name].pid = process(layout, name).pid()
+    topology = Topology.from_settings(settings)
+    for engine, names in (
+        ("kafka", [n.process for n in topology.kafka]),
+        ("connect", [w.process for w in topology.connect]),
+        ("elasticsearch", [n.process for n in topology.elasticsearch]),
+    ):
+        pids = [process(layout, name).pid() for name in names]
+        components[engine].pid = pids[0]
+        if len(pids) > 1:
+            components[engine].pids = pids
     components["kafka"].version = KAFKA_VERSION
     pids = [process(layout, n).pid() for n in app_processes(settings) if n.startswith("worker")]
     components["worker"].pid, components["worker"].pids = pids[0], pids

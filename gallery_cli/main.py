@@ -17,7 +17,7 @@ from rich.table import Table
 
 from devstack.errors import StackError
 from gallery_cli import ml
-from gallery_core.settings import get_settings
+from gallery_core.settings import Settings, get_settings
 from gallery_core.status import StackStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -45,13 +45,36 @@ def _configure(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False
     )
 
 
+ClusterFlag = Annotated[
+    bool,
+    typer.Option(
+        "--cluster",
+        help="The production topology on this machine: 3 Kafka brokers (RF 3, min ISR 2), "
+        "2 Connect workers, 2 Elasticsearch nodes (1 replica); kept until `gallery down`.",
+    ),
+]
+
+
+def _stack_settings(cluster: bool) -> Settings:
+    from devstack.stack import use_cluster
+
+    settings = get_settings()
+    if cluster:
+        try:
+            settings = use_cluster(settings, console)
+        except StackError as exc:
+            _fail(exc)
+        get_settings.cache_clear()
+    return settings
+
+
 @app.command()
-def up() -> None:
+def up(cluster: ClusterFlag = False) -> None:
     """Install what is missing, start the servers, topics, index, connector, worker, watcher."""
     from devstack.stack import up as stack_up
 
     try:
-        state = stack_up(get_settings(), console)
+        state = stack_up(_stack_settings(cluster), console)
     except StackError as exc:
         _fail(exc)
     _print_status(state)
@@ -59,10 +82,13 @@ def up() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop every process this checkout started."""
+    """Stop every process this checkout started (the local cluster too, and forget it)."""
     from devstack.stack import down as stack_down
+    from devstack.stack import forget_cluster
 
     stopped = stack_down(get_settings(), console)
+    if forget_cluster():
+        console.print("the next `gallery up` starts the single-node stack")
     console.print("nothing was running" if not stopped else f"stopped: {', '.join(stopped)}")
 
 
@@ -172,12 +198,13 @@ def export_neighbours(
 def demo(
     per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 25,
     clipart: Annotated[bool, typer.Option(help="Include Debian's openclipart-png.")] = True,
+    cluster: ClusterFlag = False,
 ) -> None:
     """Start the stack, fill the watched folder with the demo collection, print the URL."""
     from devstack.stack import up as stack_up
     from gallery_cli.demo import populate_demo
 
-    settings = get_settings()
+    settings = _stack_settings(cluster)
     try:
         stack_up(settings, console)
     except StackError as exc:

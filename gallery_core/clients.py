@@ -41,8 +41,10 @@ def es_auth(settings: Settings) -> tuple[str, str] | None:
 
 
 def es_client(settings: Settings, **options: Any) -> Elasticsearch:
+    """A client of every configured node: a request goes to a live one (failed nodes are
+    retried later), so the loss of one node of a cluster is not the client's loss."""
     return Elasticsearch(
-        settings.elasticsearch.url,
+        settings.elasticsearch.urls,
         basic_auth=es_auth(settings),
         **{"request_timeout": 30, **options},
     )
@@ -50,7 +52,7 @@ def es_client(settings: Settings, **options: Any) -> Elasticsearch:
 
 def async_es_client(settings: Settings, **options: Any) -> AsyncElasticsearch:
     return AsyncElasticsearch(
-        settings.elasticsearch.url,
+        settings.elasticsearch.urls,
         basic_auth=es_auth(settings),
         **{"request_timeout": 30, **options},
     )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
 import httpx
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, TopicMetadata
 from elasticsearch import Elasticsearch
 
 from gallery_core.clients import admin_client, consumer, es_auth, es_client
@@ -38,6 +38,7 @@ __all__ = [
     "elasticsearch_health",
     "kafka_health",
     "once",
+    "replication_state",
 ]
 
 
@@ -55,9 +56,11 @@ class Health:
 class Probes:
     """Connections for health probes, opened once; thread-safe (one probe at a time)."""
 
-    def __init__(self, settings: Settings, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self, settings: Settings, timeout_s: float = 3.0, http: httpx.Client | None = None
+    ) -> None:
         self.settings, self.timeout_s = settings, timeout_s
-        self._http = httpx.Client(timeout=timeout_s)
+        self._http = http or httpx.Client(timeout=timeout_s)
         self._lock = threading.RLock()
 
     # Each client is made on first use: a probe of one server opens no connection to another.
@@ -86,47 +89,88 @@ class Probes:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _get_any(self, urls: list[str], path: str, **kwargs: Any) -> tuple[str, httpx.Response]:
+        """GET ``path`` from the first of ``urls`` that answers (the nodes of one cluster)."""
+        error: Exception = httpx.ConnectError("no URL configured")
+        for url in urls:
+            try:
+                with self._lock:
+                    return url, self._http.get(f"{url}{path}", **kwargs).raise_for_status()
+            except httpx.HTTPError as exc:
+                error = exc
+        raise error
+
     def elasticsearch(self) -> Health:
-        url = self.settings.elasticsearch.url.rstrip("/")
+        """The cluster's health through any node: status, nodes, unassigned shards."""
+        urls = self.settings.elasticsearch.urls
         auth = es_auth(self.settings)
         try:
-            with self._lock:
-                health = self._http.get(f"{url}/_cluster/health", auth=auth)
-                nodes = self._http.get(
-                    f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"}, auth=auth
-                )
-            body = health.raise_for_status().json()
-            versions = [n["version"] for n in nodes.raise_for_status().json()["nodes"].values()]
+            url, response = self._get_any(urls, "/_cluster/health", auth=auth)
+            body = response.json()
+            _, nodes = self._get_any(
+                [url], "/_nodes/_local", params={"filter_path": "nodes.*.version"}, auth=auth
+            )
+            versions = [n["version"] for n in nodes.json()["nodes"].values()]
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            return Health(False, f"unreachable at {url}: {exc}")
-        status = body.get("status")
+            return Health(False, f"unreachable at {', '.join(urls)}: {exc}")
+        status, count = body.get("status"), body.get("number_of_nodes")
+        unassigned = body.get("unassigned_shards", 0)
+        detail = f"cluster {body.get('cluster_name')} is {status}"
+        if len(urls) > 1 or (count or 0) > 1:
+            detail += f", {count} node(s), {unassigned} unassigned shard(s)"
         return Health(
             healthy=status in ("green", "yellow"),
-            detail=f"cluster {body.get('cluster_name')} is {status}",
+            detail=detail,
             version=versions[0] if versions else None,
-            info={"status": status, "nodes": body.get("number_of_nodes")},
+            info={"status": status, "nodes": count, "unassigned_shards": unassigned},
         )
 
     def kafka(self) -> Health:
+        """Brokers, and partitions with fewer in-sync replicas than replicas (or no leader)."""
         try:
             with self._lock:
                 meta = self._admin.list_topics(timeout=self.timeout_s)
         except Exception as exc:  # KafkaException, or a timeout reported as one
             return Health(False, f"unreachable at {self.settings.kafka.bootstrap_servers}: {exc}")
+        under, offline = replication_state(meta.topics.values())
+        detail = f"{len(meta.brokers)} broker(s), {len(meta.topics)} topics"
+        if under or offline:
+            detail += f", {under} under-replicated and {offline} offline partition(s)"
         return Health(
-            healthy=bool(meta.brokers),
-            detail=f"{len(meta.brokers)} broker(s), {len(meta.topics)} topics",
-            info={"brokers": len(meta.brokers)},
+            healthy=bool(meta.brokers) and not offline,
+            detail=detail,
+            info={
+                "nodes": len(meta.brokers),
+                "brokers": len(meta.brokers),
+                "under_replicated_partitions": under,
+                "offline_partitions": offline,
+            },
         )
 
     def connect(self) -> Health:
-        url = self.settings.connect.url.rstrip("/")
-        try:
-            with self._lock:
-                info = self._http.get(f"{url}/").raise_for_status().json()
-        except (httpx.HTTPError, ValueError) as exc:
-            return Health(False, f"unreachable at {url}: {exc}")
-        return Health(True, "REST API up", version=info.get("version"), info=info)
+        """Each configured worker of the Connect group asked on its own."""
+        urls = self.settings.connect.urls
+        answering: list[dict[str, Any]] = []
+        errors: list[str] = []
+        for url in urls:
+            try:
+                _, response = self._get_any([url], "/")
+                answering.append(response.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                errors.append(f"{url}: {exc}")
+        if not answering:
+            return Health(False, f"unreachable at {'; '.join(errors)}")
+        detail = "REST API up"
+        if len(urls) > 1:
+            detail = f"{len(answering)} of {len(urls)} workers answer"
+            if errors:
+                detail += f" (down: {'; '.join(errors)})"
+        return Health(
+            True,
+            detail,
+            version=answering[0].get("version"),
+            info={**answering[0], "nodes": len(answering), "workers": len(urls)},
+        )
 
     def api(self) -> Health:
         url = self.settings.api.url
@@ -139,14 +183,14 @@ class Probes:
 
     def connector(self, name: str) -> dict[str, Any]:
         """{'name', 'state', 'tasks': [{'id', 'state', 'trace'?}]} or state MISSING/UNKNOWN."""
-        url = f"{self.settings.connect.url.rstrip('/')}/connectors/{name}/status"
         try:
-            with self._lock:
-                response = self._http.get(url)
+            _, response = self._get_any(self.settings.connect.urls, f"/connectors/{name}/status")
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return {"name": name, "state": "MISSING", "tasks": []}
+            return {"name": name, "state": "UNKNOWN", "tasks": [], "detail": str(exc)}
         except httpx.HTTPError as exc:
             return {"name": name, "state": "UNKNOWN", "tasks": [], "detail": str(exc)}
-        if response.status_code == 404:
-            return {"name": name, "state": "MISSING", "tasks": []}
         body = response.json()
         return {
             "name": name,
@@ -216,6 +260,14 @@ class Probes:
                 return int(self._es.count(index=index)["count"])
         except Exception:  # unreachable or missing index: status reports, never raises
             return None
+
+
+def replication_state(topics: Iterable[TopicMetadata]) -> tuple[int, int]:
+    """(under-replicated, offline) partitions: fewer in-sync replicas than replicas, no leader."""
+    partitions = [p for t in topics for p in t.partitions.values()]
+    under = sum(1 for p in partitions if len(p.isrs) < len(p.replicas))
+    offline = sum(1 for p in partitions if p.leader < 0)
+    return under, offline
 
 
 def once(check: Callable[[Probes], T]) -> Callable[[Settings], T]:

@@ -2,8 +2,13 @@
 
 Values come from the environment with the prefix ``GALLERY_`` and ``__`` between a group and a
 field, e.g. ``GALLERY_KAFKA__BOOTSTRAP_SERVERS=broker:9092`` or ``GALLERY_PATHS__CACHE_DIR=/data``;
-a ``.env`` file in the working directory is read too. Nothing else in the code calls
-``os.getenv``.
+a ``.env`` file in the working directory is read too, and before it `STACK_ENV`, which
+`gallery up --cluster` writes (the local cluster's addresses and run folder) and `gallery down`
+removes, so every process of the checkout sees the stack that runs. Nothing else in the code
+calls ``os.getenv``.
+
+A comma-separated address list names several nodes of one cluster (brokers, Connect workers,
+Elasticsearch nodes); clients use any node that answers.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ __all__ = [
     "PathSettings",
     "ProducerSettings",
     "REPO_ROOT",
+    "STACK_ENV",
     "Settings",
     "WorkerSettings",
     "get_settings",
@@ -32,7 +38,15 @@ __all__ = [
 #: The checkout this code runs from (the folder holding `connectors/`, `mappings/`, ...).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: The local stack's shape, written by `gallery up --cluster` and removed by `gallery down`:
+#: a dotenv file read before ``.env`` (and below real environment variables).
+STACK_ENV = REPO_ROOT / ".run" / "stack.env"
+
 MiB = 1024 * 1024
+
+
+def _split(addresses: str) -> list[str]:
+    return [a.strip().rstrip("/") for a in addresses.split(",") if a.strip()]
 
 
 def _default_cache_dir() -> Path:
@@ -57,21 +71,35 @@ class PathSettings(BaseModel):
 
 
 class KafkaSettings(BaseModel):
+    #: A broker, or a comma-separated list of the cluster's brokers.
     bootstrap_servers: str = "127.0.0.1:9092"
-    #: KRaft controller listener of the local combined broker/controller.
+    #: KRaft controller listener of the local stack's first combined broker/controller (each
+    #: further broker's controller port is this plus its distance from the first broker port).
     controller_port: int = 9093
     heap: str = "768m"
 
+    @property
+    def brokers(self) -> list[str]:
+        """``host:port`` of each bootstrap broker."""
+        return _split(self.bootstrap_servers)
+
 
 class ConnectSettings(BaseModel):
+    #: The REST URL of a Connect worker, or a comma-separated list of the group's workers.
     url: str = "http://127.0.0.1:8083"
     heap: str = "768m"
     #: Kafka Connect's own internal topics (configs, offsets, status).
     group_id: str = "gallery-connect"
 
+    @property
+    def urls(self) -> list[str]:
+        return _split(self.url)
+
 
 class ElasticsearchSettings(BaseModel):
+    #: A node's URL, or a comma-separated list of the cluster's nodes.
     url: str = "http://127.0.0.1:9200"
+    #: Transport port of the local stack's first node (the next nodes take the next ports).
     transport_port: int = 9300
     username: str | None = None
     password: SecretStr | None = None
@@ -88,6 +116,10 @@ class ElasticsearchSettings(BaseModel):
         if value is not None and value.get_secret_value().lower() in {"changeme", "password", ""}:
             raise ValueError("set a real Elasticsearch password, not a placeholder")
         return value
+
+    @property
+    def urls(self) -> list[str]:
+        return _split(self.url)
 
 
 class ApiSettings(BaseModel):
@@ -176,7 +208,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GALLERY_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=(STACK_ENV, ".env"),
         extra="ignore",
     )
 

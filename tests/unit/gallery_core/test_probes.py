@@ -1,0 +1,106 @@
+"""gallery_core.probes against swapped transports: several nodes per engine, one of them down."""
+
+from __future__ import annotations
+
+import httpx
+from confluent_kafka.admin import PartitionMetadata, TopicMetadata
+
+from gallery_core.probes import Probes, replication_state
+from gallery_core.settings import Settings
+
+
+def cluster_settings() -> Settings:
+    settings = Settings(_env_file=None)
+    settings.elasticsearch.url = "http://es-1:9200,http://es-2:9201"
+    settings.connect.url = "http://connect-1:8083,http://connect-2:8084"
+    return settings
+
+
+def transport(down: set[str], routes: dict[str, httpx.Response]) -> httpx.Client:
+    """A client whose hosts in ``down`` refuse connections and whose paths answer ``routes``."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host in down:
+            raise httpx.ConnectError("connection refused", request=request)
+        for path, response in routes.items():
+            if request.url.path == path:
+                return httpx.Response(response.status_code, json=response.json())
+        return httpx.Response(404, json={"error": "not found"})
+
+    return httpx.Client(transport=httpx.MockTransport(handle))
+
+
+ES_ROUTES = {
+    "/_cluster/health": httpx.Response(
+        200,
+        json={
+            "cluster_name": "gallery-local",
+            "status": "yellow",
+            "number_of_nodes": 1,
+            "unassigned_shards": 3,
+        },
+    ),
+    "/_nodes/_local": httpx.Response(200, json={"nodes": {"x": {"version": "8.19.21"}}}),
+}
+
+
+def test_elasticsearch_is_probed_through_any_node_that_answers() -> None:
+    probes = Probes(cluster_settings(), http=transport({"es-1"}, ES_ROUTES))
+    found = probes.elasticsearch()
+    assert found.healthy and found.version == "8.19.21"
+    assert found.info == {"status": "yellow", "nodes": 1, "unassigned_shards": 3}
+    assert "1 node(s), 3 unassigned shard(s)" in found.detail
+
+
+def test_elasticsearch_with_no_node_answering_is_unhealthy_and_names_them() -> None:
+    probes = Probes(cluster_settings(), http=transport({"es-1", "es-2"}, ES_ROUTES))
+    found = probes.elasticsearch()
+    assert not found.healthy
+    assert "http://es-1:9200" in found.detail and "http://es-2:9201" in found.detail
+
+
+def test_connect_counts_the_workers_that_answer() -> None:
+    routes = {"/": httpx.Response(200, json={"version": "4.3.1"})}
+    found = Probes(cluster_settings(), http=transport({"connect-1"}, routes)).connect()
+    assert found.healthy and found.info["nodes"] == 1 and found.info["workers"] == 2
+    assert found.detail.startswith("1 of 2 workers answer (down: http://connect-1:8083")
+    both = Probes(cluster_settings(), http=transport(set(), routes)).connect()
+    assert both.info["nodes"] == 2 and both.detail == "2 of 2 workers answer"
+    none = Probes(cluster_settings(), http=transport({"connect-1", "connect-2"}, routes)).connect()
+    assert not none.healthy
+
+
+def test_the_connector_state_comes_from_any_worker_and_a_404_is_missing() -> None:
+    status = httpx.Response(
+        200,
+        json={
+            "connector": {"state": "RUNNING"},
+            "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "x"}],
+        },
+    )
+    routes = {"/connectors/sink/status": status}
+    found = Probes(cluster_settings(), http=transport({"connect-1"}, routes)).connector("sink")
+    assert found == {"name": "sink", "state": "RUNNING", "tasks": [{"id": 0, "state": "RUNNING"}]}
+    missing = Probes(cluster_settings(), http=transport(set(), {})).connector("sink")
+    assert missing["state"] == "MISSING"
+    unknown = Probes(cluster_settings(), http=transport({"connect-1", "connect-2"}, {})).connector(
+        "sink"
+    )
+    assert unknown["state"] == "UNKNOWN"
+
+
+def partition(pid: int, leader: int, replicas: list[int], isrs: list[int]) -> PartitionMetadata:
+    p = PartitionMetadata()
+    p.id, p.leader, p.replicas, p.isrs = pid, leader, replicas, isrs
+    return p
+
+
+def test_under_replicated_and_offline_partitions_are_counted() -> None:
+    topic = TopicMetadata()
+    topic.partitions = {
+        0: partition(0, 1, [1, 2, 3], [1, 2, 3]),
+        1: partition(1, 2, [1, 2, 3], [2, 3]),  # broker 1 is down: under-replicated
+        2: partition(2, -1, [1], []),  # its only replica is down: offline
+    }
+    assert replication_state([topic]) == (2, 1)
+    assert replication_state([]) == (0, 0)
