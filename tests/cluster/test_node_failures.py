@@ -9,11 +9,15 @@ no dead letter. The node killed is the first of each list, the one every client 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -137,20 +141,33 @@ def stream_with_fault(
     return line
 
 
-def test_the_cluster_has_its_production_shape(cluster: Settings) -> None:
+def status_json() -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "gallery_cli.main", "status", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def test_status_reports_the_production_shape(cluster: Settings) -> None:
+    """`gallery status --json` (read from the cluster's stack.env like every process)."""
     topology = Topology.from_settings(cluster)
     assert (len(topology.kafka), len(topology.connect), len(topology.elasticsearch)) == (3, 2, 2)
-    with Probes(cluster) as probes:
-        kafka, connect, es = probes.kafka(), probes.connect(), probes.elasticsearch()
-    assert kafka.info["brokers"] == 3 and kafka.info["under_replicated_partitions"] == 0
-    assert connect.info["nodes"] == 2
-    assert es.info["nodes"] == 2
     deadline = time.monotonic() + 120  # the replicas of a new index take a moment
-    while es.info["unassigned_shards"] and time.monotonic() < deadline:
-        time.sleep(1)
-        with Probes(cluster) as probes:
-            es = probes.elasticsearch()
-    assert es.info["status"] == "green", es.detail
+    state = status_json()
+    while state["components"]["elasticsearch"]["info"]["status"] != "green":
+        assert time.monotonic() < deadline, state["components"]["elasticsearch"]
+        time.sleep(2)
+        state = status_json()
+    kafka, connect, es = (state["components"][c] for c in ("kafka", "connect", "elasticsearch"))
+    assert kafka["info"]["brokers"] == 3 and kafka["info"]["under_replicated_partitions"] == 0
+    assert connect["info"]["nodes"] == 2, connect
+    assert es["info"]["nodes"] == 2 and es["info"]["unassigned_shards"] == 0, es
+    assert len(kafka["pids"]) == 3 and all(kafka["pids"])
+    assert state["elasticsearch_url"] == cluster.elasticsearch.url
+    assert state["connector"]["state"] == "RUNNING"
 
 
 def test_a_broker_killed_mid_stream_loses_and_duplicates_nothing(

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from devstack.layout import Layout
-from devstack.stack import SERVERS, process
+from devstack.stack import process
+from devstack.topology import Topology
 from gallery_core.contracts import load_connectors, load_index
 from gallery_core.settings import Settings
 
@@ -34,6 +35,9 @@ def test_status_json_reports_each_server_healthy_with_its_version(stack: Setting
         assert comp["healthy"] is True, comp
         assert comp["version"], comp
         assert comp["detail"]
+        assert comp["info"]["nodes"] == 1, comp  # the single-node stack
+    assert state["components"]["kafka"]["info"]["under_replicated_partitions"] == 0
+    assert state["components"]["elasticsearch"]["info"]["unassigned_shards"] == 0
     assert state["index"] == load_index().name
     assert state["connector"]["name"] == load_connectors()[0].name
     assert state["connector"]["state"] == "RUNNING"
@@ -43,7 +47,8 @@ def test_status_json_reports_each_server_healthy_with_its_version(stack: Setting
 
 def test_second_up_reuses_the_running_servers(stack: Settings) -> None:
     layout = Layout.from_settings(stack)
-    before = {name: process(layout, name).pid() for name in SERVERS}
+    names = Topology.from_settings(stack).processes
+    before = {name: process(layout, name).pid() for name in names}
     subprocess.run([*GALLERY, "up"], capture_output=True, text=True, check=True)
-    after = {name: process(layout, name).pid() for name in SERVERS}
+    after = {name: process(layout, name).pid() for name in names}
     assert before == after and all(before.values())
