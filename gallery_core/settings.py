@@ -176,6 +176,9 @@ class WorkerSettings(BaseModel):
     batch_size: int = 32
     batch_within_s: float = 0.5
     decode_processes: int = 2
+    #: How old the worker's view of partition leaders may grow: after a broker's loss it
+    #: fetches from the new leaders at most this much later (vectorizer/app.py says why).
+    metadata_max_age_s: float = 10.0
     #: A `.keras` file with its model card beside it; None: the shipped default model.
     model_path: Path | None = None
 

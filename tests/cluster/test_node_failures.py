@@ -41,6 +41,7 @@ pytestmark = pytest.mark.cluster
 QUIET = Console(stderr=True, quiet=True)
 IMAGES = 2000
 OUTAGE_S = 30.0
+BASELINE_S = 15.0
 
 
 def distinct_contents(es: Elasticsearch, collection: str) -> int:
@@ -109,10 +110,12 @@ def stream_with_fault(
     deadline = time.monotonic() + 300
     while count(es, collection) < IMAGES // 5 and time.monotonic() < deadline:
         time.sleep(0.1)
+    baseline = probe = None
+    if during is not None:  # the same queries under the same load, before the fault
+        with during() as baseline:
+            time.sleep(BASELINE_S)
+        probe = during().__enter__()
     partial = count(es, collection)
-    probe = during() if during is not None else None
-    if probe is not None:
-        probe.__enter__()
     process(Layout.from_settings(cluster), kill).kill()
     killed_at = time.monotonic()
     time.sleep(OUTAGE_S)
@@ -136,8 +139,8 @@ def stream_with_fault(
         f"{restarted_after:.0f} s: {final} searchable exactly once, 0 dead letters, "
         f"all in {elapsed:.0f} s; during the outage: {during_outage}"
     )
-    if probe is not None:
-        line += f"; {probe.summary()}"
+    if probe is not None and baseline is not None:
+        line += f"; while the node was down: {probe.summary()} (before: {baseline.summary()})"
     return line
 
 
@@ -195,6 +198,6 @@ def test_an_elasticsearch_node_killed_mid_stream_loses_nothing_and_search_answer
 
     line = stream_with_fault(cluster, tmp_path, "elasticsearch", during=probe)
     report.append(line)
-    outage = probes[0]
+    outage = probes[1]  # probes[0] is the baseline before the fault
     assert outage.seconds, "no query was sent during the outage"
     assert len(outage.errors) <= 0.05 * len(outage.seconds), outage.errors[:5]
