@@ -154,3 +154,31 @@ def test_the_service_image_contains_every_package_but_training_and_the_web_galle
         if name != "training":
             assert f"COPY {name}/ {name}/" in dockerfile, name
     assert "COPY web/ web/" in dockerfile
+
+
+def test_two_connect_workers_share_one_group_and_every_client_names_both(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    workers = [s for name, s in services.items() if name.startswith("connect")]
+    assert len(workers) == 2
+    assert {w["hostname"] for w in workers} == {"connect", "connect-2"}
+    assert all(w["build"] == workers[0]["build"] for w in workers)  # one image, one group
+    urls = services["init"]["environment"]["GALLERY_CONNECT__URL"].split(",")
+    assert urls == ["http://connect:8083", "http://connect-2:8083"]
+
+
+def test_python_healthchecks_import_only_what_exists(compose: dict[str, Any]) -> None:
+    """A healthcheck that imports a removed name fails forever, and silently."""
+    import ast
+    import importlib
+
+    for name, service in compose["services"].items():
+        test = service.get("healthcheck", {}).get("test", [])
+        if test[:3] != ["CMD", "python", "-c"]:
+            continue
+        for node in ast.walk(ast.parse(test[3])):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{name}: {node.module}.{alias.name}"
