@@ -51,3 +51,26 @@ def test_username_without_password_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GALLERY_ELASTICSEARCH__USERNAME", "elastic")
     with pytest.raises(ValidationError, match="both"):
         Settings(_env_file=None)
+
+
+def test_the_stack_env_is_read_first_then_dotenv_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gallery_core.settings import STACK_ENV
+
+    assert Settings.model_config["env_file"] == (STACK_ENV, ".env")
+    stack, dotenv = tmp_path / "stack.env", tmp_path / ".env"
+    stack.write_text(
+        "GALLERY_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092,127.0.0.1:9094\n"
+        "GALLERY_CONNECT__URL=http://127.0.0.1:8083,http://127.0.0.1:8084/\n"
+    )
+    dotenv.write_text("GALLERY_CONNECT__URL=http://connect:8083\n")
+    s = Settings(_env_file=(stack, dotenv))
+    assert s.kafka.brokers == ["127.0.0.1:9092", "127.0.0.1:9094"]
+    assert s.connect.urls == ["http://connect:8083"]
+    monkeypatch.setenv("GALLERY_KAFKA__BOOTSTRAP_SERVERS", "broker:9092")
+    assert Settings(_env_file=(stack, dotenv)).kafka.brokers == ["broker:9092"]
+    assert Settings(_env_file=stack).connect.urls == [
+        "http://127.0.0.1:8083",
+        "http://127.0.0.1:8084",
+    ]
