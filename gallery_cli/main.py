@@ -267,6 +267,13 @@ def bench_query(
     exact_queries: Annotated[
         int, typer.Option(help="With --index-types: exact queries over the whole index.")
     ] = 20,
+    num_candidates: Annotated[
+        str,
+        typer.Option(
+            help="With --index-types: more kNN num_candidates to try on the same index "
+            "(comma-separated, e.g. 200,400): recall against latency."
+        ),
+    ] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
@@ -278,8 +285,11 @@ def bench_query(
 
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
+        sweep = tuple(int(s) for s in num_candidates.split(",") if s.strip())
     except ValueError:
-        raise typer.BadParameter("sizes are integers, e.g. 10000,100000") from None
+        raise typer.BadParameter(
+            "sizes and num_candidates are integers, e.g. 10000,100000"
+        ) from None
     try:
         types = [s.strip() for s in index_types.split(",") if s.strip()]
         unknown = sorted(set(types) - set(INDEX_TYPES))
@@ -290,7 +300,9 @@ def bench_query(
             sizes=ns,
             queries=queries,
             keep=keep,
-            comparison=Comparison(tuple(types), collections, exact_queries) if types else None,
+            comparison=(
+                Comparison(tuple(types), collections, exact_queries, sweep) if types else None
+            ),
             console=console,
         )
     except EsConnectionError as exc:

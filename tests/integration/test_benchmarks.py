@@ -59,7 +59,9 @@ def test_index_type_comparison_measures_each_type_against_numpy_and_cleans_up(
         stack,
         sizes=[1500],
         queries=30,
-        comparison=Comparison(("bbq_hnsw", "int8_hnsw"), collections=5, exact_queries=5),
+        comparison=Comparison(
+            ("bbq_hnsw", "int8_hnsw"), collections=5, exact_queries=5, candidate_sweep=(10, 200)
+        ),
         console=Console(stderr=True, quiet=True),
     )
     size = result["sizes"]["1500"]
@@ -72,6 +74,11 @@ def test_index_type_comparison_measures_each_type_against_numpy_and_cleans_up(
         assert figures["exact_in_collection"]["recall_at_10"] == 1.0
         assert figures["exact_in_collection"]["collection_size"] == 300
         assert figures["knn"]["recall_at_10"] >= 0.9
+        assert figures["knn"]["second_pass_latency_ms"]["p50"] > 0
+        # More candidates never find fewer of the true ten than the fewest possible (k).
+        sweep = figures["knn_by_num_candidates"]
+        assert set(sweep) == {"10", "200"}
+        assert sweep["200"]["recall_at_10"] >= sweep["10"]["recall_at_10"]
         assert figures["memory"]["vector_files_on_disk_mib"] > 0
     bbq, int8 = (size["index_types"][t]["memory"] for t in ("bbq_hnsw", "int8_hnsw"))
     assert bbq["offheap_needed_mib"] < int8["offheap_needed_mib"]
