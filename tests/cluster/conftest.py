@@ -1,7 +1,7 @@
 """The local cluster (`gallery up --cluster`), started once for `make test-cluster`.
 
 The single-node stack must be down (the cluster's first nodes take its ports); `make
-test-cluster` stops it first. A cluster this run started is stopped (and forgotten) at the end
+test-cluster` stops it first. The cluster watches a folder of its own, not the checkout's. A cluster this run started is stopped (and forgotten) at the end
 unless GALLERY_TEST_KEEP_STACK=1. Each fault test adds a line to the summary pytest prints.
 """
 
@@ -21,9 +21,13 @@ RESULTS: list[str] = []
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Settings]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     from devstack.stack import down, forget_cluster, up, use_cluster
 
+    # A watched folder of its own: the checkout's (the demo's 8,641 files) would queue ahead
+    # of the tests' images, and its dead letters would count as theirs. The environment
+    # beats stack.env, and the processes `up` starts inherit it.
+    os.environ["GALLERY_PATHS__WATCH_DIR"] = str(tmp_path_factory.mktemp("cluster-watch"))
     console = Console(stderr=True)
     before = Settings()
     was_cluster = Topology.from_settings(before).is_cluster
