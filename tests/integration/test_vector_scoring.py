@@ -31,17 +31,21 @@ pytestmark = pytest.mark.integration
 N = 600
 
 
-@pytest.fixture(scope="module")
-def indexed(stack: Settings):  # type: ignore[no-untyped-def]
+def through_the_sink(stack: Settings, vectors: np.ndarray):  # type: ignore[no-untyped-def]
+    """Index ``vectors`` as a new collection through the sink; tombstone them afterwards."""
     collection = new_collection()
-    ids = [f"{collection}-{i:04d}" for i in range(N)]
-    vectors = random_vectors(N, seed=11)
+    ids = [f"{collection}-{i:04d}" for i in range(len(vectors))]
     produce_vectors(stack, collection, ids, vectors)
     es = es_client(stack)
-    assert wait_for_count(es, collection, N, timeout=120) == N
+    assert wait_for_count(es, collection, len(vectors), timeout=120) == len(vectors)
     yield es, collection, ids, vectors
     produce_tombstones(stack, ids)
     es.close()
+
+
+@pytest.fixture(scope="module")
+def indexed(stack: Settings):  # type: ignore[no-untyped-def]
+    yield from through_the_sink(stack, random_vectors(N, seed=11))
 
 
 def numpy_scores(vectors: np.ndarray, query: np.ndarray, metric: Metric) -> np.ndarray:
@@ -101,15 +105,7 @@ def embedding_like(stack: Settings):  # type: ignore[no-untyped-def]
     index (bbq_hnsw's recall on it moves between runs with the segment layout). The mapping's
     choice is measured on data like this (`gallery bench query --index-types`).
     """
-    collection = new_collection()
-    ids = [f"{collection}-{i:04d}" for i in range(N)]
-    vectors = synthetic_vectors(N, load_index().dims, centres=20, seed=12)
-    produce_vectors(stack, collection, ids, vectors)
-    es = es_client(stack)
-    assert wait_for_count(es, collection, N, timeout=120) == N
-    yield es, collection, ids, vectors
-    produce_tombstones(stack, ids)
-    es.close()
+    yield from through_the_sink(stack, synthetic_vectors(N, load_index().dims, centres=20, seed=12))
 
 
 def test_knn_finds_the_exact_neighbours(embedding_like) -> None:  # type: ignore[no-untyped-def]
