@@ -105,14 +105,17 @@ class Probes:
         urls = self.settings.elasticsearch.urls
         auth = es_auth(self.settings)
         try:
-            url, response = self._get_any(urls, "/_cluster/health", auth=auth)
+            # master_timeout: a node that has lost its master says so at once, not after 30 s.
+            url, response = self._get_any(
+                urls, "/_cluster/health", params={"master_timeout": "1s"}, auth=auth
+            )
             body = response.json()
             _, nodes = self._get_any(
                 [url], "/_nodes/_local", params={"filter_path": "nodes.*.version"}, auth=auth
             )
             versions = [n["version"] for n in nodes.json()["nodes"].values()]
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            return Health(False, f"unreachable at {', '.join(urls)}: {exc}")
+            return self._elasticsearch_without_health(urls, auth, exc)
         status, count = body.get("status"), body.get("number_of_nodes")
         unassigned = body.get("unassigned_shards", 0)
         detail = f"cluster {body.get('cluster_name')} is {status}"
@@ -123,6 +126,27 @@ class Probes:
             detail=detail,
             version=versions[0] if versions else None,
             info={"status": status, "nodes": count, "unassigned_shards": unassigned},
+        )
+
+    def _elasticsearch_without_health(self, urls: list[str], auth: Any, error: Exception) -> Health:
+        """No node gave the cluster's health: tell nodes that are down from a cluster that has
+        lost its elected master (its nodes answer ``GET /``, searches on the shards they hold
+        may still answer, writes wait for a master)."""
+        answering = []
+        for url in urls:
+            try:
+                self._get_any([url], "/", auth=auth)
+                answering.append(url)
+            except httpx.HTTPError:
+                continue
+        if not answering:
+            return Health(False, f"unreachable at {', '.join(urls)}: {error}")
+        return Health(
+            False,
+            f"no elected master: {len(answering)} of {len(urls)} node(s) answer "
+            f"({', '.join(answering)}) but not with the cluster's health ({error}); "
+            "searches may still answer, writes wait for a master",
+            info={"status": "no_master", "nodes": len(answering), "unassigned_shards": None},
         )
 
     def kafka(self) -> Health:

@@ -59,6 +59,19 @@ def test_elasticsearch_with_no_node_answering_is_unhealthy_and_names_them() -> N
     assert "http://es-1:9200" in found.detail and "http://es-2:9201" in found.detail
 
 
+def test_elasticsearch_that_lost_its_master_is_told_from_nodes_that_are_down() -> None:
+    no_master = httpx.Response(
+        503, json={"error": {"type": "master_not_discovered_exception"}, "status": 503}
+    )
+    root = httpx.Response(200, json={"name": "es-2", "version": {"number": "8.19.21"}})
+    routes = {"/_cluster/health": no_master, "/": root}
+    probes = Probes(cluster_settings(), http=transport({"es-1"}, routes))
+    found = probes.elasticsearch()
+    assert not found.healthy
+    assert found.detail.startswith("no elected master: 1 of 2 node(s) answer (http://es-2:9201)")
+    assert found.info == {"status": "no_master", "nodes": 1, "unassigned_shards": None}
+
+
 def test_connect_counts_the_workers_that_answer() -> None:
     routes = {"/": httpx.Response(200, json={"version": "4.3.1"})}
     found = Probes(cluster_settings(), http=transport({"connect-1"}, routes)).connect()
