@@ -34,7 +34,7 @@ from devstack.servers import (
     kafka_format_argv,
     kafka_launch,
 )
-from devstack.topology import Topology, cluster_env
+from devstack.topology import KafkaNode, Topology, cluster_env
 from devstack.versions import KAFKA_VERSION
 from gallery_core import probes as net
 from gallery_core.clients import es_client
@@ -65,6 +65,8 @@ class Server:
     name: str
     launch: Callable[[], LaunchSpec]
     start_timeout: float
+    #: What must be done before it starts, with its launch spec (a broker formats its storage).
+    prepare: Callable[[LaunchSpec], None] | None = None
 
 
 def servers(settings: Settings, layout: Layout, inst: Installation) -> dict[str, Server]:
@@ -76,7 +78,12 @@ def servers(settings: Settings, layout: Layout, inst: Installation) -> dict[str,
             for n in topo.elasticsearch
         ),
         *(
-            Server(n.process, partial(kafka_launch, settings, layout, inst, topo, n), 60)
+            Server(
+                n.process,
+                partial(kafka_launch, settings, layout, inst, topo, n),
+                60,
+                prepare=partial(_format_kafka_storage, layout, inst, n),
+            )
             for n in topo.kafka
         ),
         *(
@@ -133,7 +140,7 @@ def _log_tail(layout: Layout, name: str) -> str:
     return text
 
 
-def _start(settings: Settings, layout: Layout, inst: Installation, server: Server) -> None:
+def _start(layout: Layout, inst: Installation, server: Server) -> None:
     proc = process(layout, server.name)
     if proc.alive():
         if engine_of(server.name) not in inst.stale:
@@ -141,16 +148,21 @@ def _start(settings: Settings, layout: Layout, inst: Installation, server: Serve
         logger.warning("restarting %s to load its rebuilt plugin", server.name)
         proc.stop(timeout=60)
     spec = server.launch()
-    if engine_of(server.name) == "kafka":
-        node = next(n for n in Topology.from_settings(settings).kafka if n.process == server.name)
-        fmt = kafka_format_argv(layout, inst, node, kafka_cluster_id(layout))
-        if fmt is not None:
-            result = subprocess.run(fmt, capture_output=True, text=True, env=spec.env)
-            if result.returncode != 0:
-                raise ComponentError(
-                    server.name, "storage format failed", result.stdout + result.stderr
-                )
+    if server.prepare is not None:
+        server.prepare(spec)
     proc.start(spec.argv, env=spec.env, cwd=spec.cwd, user=spec.user)
+
+
+def _format_kafka_storage(
+    layout: Layout, inst: Installation, node: KafkaNode, spec: LaunchSpec
+) -> None:
+    """A broker's storage is formatted once, with the cluster's id, before its first start."""
+    argv = kafka_format_argv(layout, inst, node, kafka_cluster_id(layout))
+    if argv is None:
+        return
+    result = subprocess.run(argv, capture_output=True, text=True, env=spec.env)
+    if result.returncode != 0:
+        raise ComponentError(node.process, "storage format failed", result.stdout + result.stderr)
 
 
 #: Each engine's health over the network, and how many of its nodes must answer for it.
@@ -247,10 +259,10 @@ def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
     of = {e: [s for s in nodes.values() if engine_of(s.name) == e] for e in CHECKS}
     # Elasticsearch and Kafka start side by side; Connect needs Kafka.
     for server in [*of["elasticsearch"], *of["kafka"]]:
-        _start(settings, layout, inst, server)
+        _start(layout, inst, server)
     _await(settings, layout, of["kafka"], console)
     for server in of["connect"]:
-        _start(settings, layout, inst, server)
+        _start(layout, inst, server)
     _await(settings, layout, of["elasticsearch"], console)
 
     topics = [t.for_replication(topology.replication) for t in load_topics().all()]
