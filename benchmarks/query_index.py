@@ -22,7 +22,9 @@ from gallery_api.queries import (
     Metric,
     ScriptEngine,
     knn_query,
+    knn_query_unfiltered,
     model_filter,
+    same_model_first,
     script_score_query,
     term_filters,
 )
@@ -143,8 +145,8 @@ def force_merge(es: Elasticsearch, name: str) -> float:
 class DirectQueries:
     """The bodies the API's similar route sends (its same-model filter included), sent directly.
 
-    ``exact`` and ``knn`` return ``(wall seconds, ES took ms, ids)``; ``get`` the seconds of the
-    route's first call, the GET of the work's vector.
+    ``exact``, ``knn`` and ``knn_filtered`` return ``(wall seconds, ES took ms, ids)``; ``get``
+    the seconds of the route's first call, the GET of the work's vector.
     """
 
     def __init__(
@@ -168,6 +170,26 @@ class DirectQueries:
         )
 
     def knn(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
+        """As the route asks: unfiltered, one more neighbour, the query work dropped; filtered
+        only if a work of another model version came first (`ImageIndex.similar`)."""
+        field, k, candidates = self.spec.vector_field, self.k, self.num_candidates
+        started = time.perf_counter()
+        first = knn_query_unfiltered(
+            vector, field=field, k=k, num_candidates=candidates, exclude_ids=[exclude]
+        )
+        found = self.es.search(
+            index=self.spec.name, size=first["k"], source_includes=SOURCE_FIELDS, knn=first
+        )
+        hits = same_model_first(
+            found["hits"]["hits"], k=k, model_version=MODEL_VERSION, exclude_ids=[exclude]
+        )
+        if hits is None:
+            return self.knn_filtered(vector, exclude)
+        return time.perf_counter() - started, float(found["took"]), [h["_id"] for h in hits]
+
+    def knn_filtered(self, vector: list[float], exclude: str) -> tuple[float, float, list[str]]:
+        """The model filter and the exclusion inside the graph search (the route's body until
+        2026-12: each query passes over every document the filter matches)."""
         field, k, candidates = self.spec.vector_field, self.k, self.num_candidates
         where = self._where(exclude)
         return self._search(

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from gallery_api.queries import Metric, model_filter, num_candidates_for, term_filters
+from gallery_api.queries import Metric, num_candidates_for, term_filters
 from gallery_api.search import ImageIndex, Mode, detect_engine
 from gallery_core.clients import async_es_client
 from gallery_core.contracts import load_index
@@ -67,7 +67,8 @@ async def _export(
                     metric=metric,
                     mode=mode,
                     num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
-                    filters=[*filters, model_filter(doc.get("model_version"))],
+                    model_version=doc.get("model_version"),
+                    filters=filters,
                     exclude_ids=[doc["id"]],
                 )
             _write_json(

@@ -25,9 +25,12 @@ from gallery_api.queries import (
     count_vectors_query,
     duplicates_query,
     knn_query,
+    knn_query_unfiltered,
+    model_filter,
     random_sample,
     region_knn_query,
     region_script_score_query,
+    same_model_first,
     script_score_query,
     term_filters,
 )
@@ -189,17 +192,25 @@ class ImageIndex:
         metric: Metric,
         mode: Mode,
         num_candidates: int,
+        model_version: str | None,
         filters: Sequence[dict[str, Any]] = (),
         exclude_ids: Sequence[str] = (),
     ) -> list[tuple[dict[str, Any], float]]:
+        """The ``k`` works nearest to ``vector`` among those of ``model_version`` that pass
+        ``filters``, leaving out ``exclude_ids``.
+
+        kNN asks first without the model filter and the exclusion (`knn_query_unfiltered`),
+        and again with them only when a work of another model version comes first
+        (`same_model_first`): filtering the graph search costs a pass over the index."""
         field = self.spec.vector_field
+        same_model = [*filters, model_filter(model_version)]
         if mode is Mode.EXACT:
             query = script_score_query(
                 vector,
                 metric=metric,
                 field=field,
                 engine=self.engine,
-                filters=filters,
+                filters=same_model,
                 exclude_ids=exclude_ids,
             )
             found = await self.es.search(
@@ -208,7 +219,7 @@ class ImageIndex:
             return [
                 (dict(h["_source"], id=h["_id"]), float(h["_score"])) for h in found["hits"]["hits"]
             ]
-        knn = knn_query(
+        first = knn_query_unfiltered(
             vector,
             field=field,
             k=k,
@@ -217,11 +228,26 @@ class ImageIndex:
             exclude_ids=exclude_ids,
         )
         found = await self.es.search(
-            index=self.name, knn=knn, size=k, source_includes=SOURCE_FIELDS
+            index=self.name, knn=first, size=first["k"], source_includes=SOURCE_FIELDS
         )
+        hits = same_model_first(
+            found["hits"]["hits"], k=k, model_version=model_version, exclude_ids=exclude_ids
+        )
+        if hits is None:
+            knn = knn_query(
+                vector,
+                field=field,
+                k=k,
+                num_candidates=num_candidates,
+                filters=same_model,
+                exclude_ids=exclude_ids,
+            )
+            found = await self.es.search(
+                index=self.name, knn=knn, size=k, source_includes=SOURCE_FIELDS
+            )
+            hits = found["hits"]["hits"]
         return [
-            (dict(h["_source"], id=h["_id"]), knn_score(float(h["_score"]), metric))
-            for h in found["hits"]["hits"]
+            (dict(h["_source"], id=h["_id"]), knn_score(float(h["_score"]), metric)) for h in hits
         ]
 
     async def similar_regions(
@@ -232,10 +258,13 @@ class ImageIndex:
         metric: Metric,
         mode: Mode,
         num_candidates: int,
+        model_version: str | None,
         filters: Sequence[dict[str, Any]] = (),
     ) -> list[list[RegionHit]]:
-        """For each query vector, the ``k`` works whose best region is nearest (one _msearch)."""
+        """For each query vector, the ``k`` works of ``model_version`` whose best region is
+        nearest (one _msearch)."""
         path, field = self.spec.region_path, self.spec.region_vector_field
+        filters = [*filters, model_filter(model_version)]
         searches: list[dict[str, Any]] = []
         for vector in vectors:
             searches.append({"index": self.name})

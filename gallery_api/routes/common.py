@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query
 
 from gallery_api.deps import StateDep
 from gallery_api.errors import BadRequest
-from gallery_api.queries import Metric, model_filter, num_candidates_for, term_filters
+from gallery_api.queries import Metric, num_candidates_for, term_filters
 from gallery_api.schemas import Artwork, Hit, RegionMatch
 from gallery_api.search import Mode, RegionHit
 from gallery_api.state import ApiState
@@ -101,20 +101,24 @@ async def find_similar(
     time is recorded in the ``searches`` histogram under ``source`` (id, upload)."""
     started = time.perf_counter()
     hits = await state.index.similar(
-        vector, **_search_args(state, query, model_version), exclude_ids=list(exclude_ids)
+        vector,
+        **_search_args(state, query),
+        model_version=model_version,
+        exclude_ids=list(exclude_ids),
     )
     _observe(state, query, source, started)
     return [to_hit(d, s) for d, s in hits]
 
 
-def _search_args(state: ApiState, query: SimilarQuery, model_version: str | None) -> dict[str, Any]:
-    """What every similarity search passes to the index: k, metric, mode, candidates, filters."""
+def _search_args(state: ApiState, query: SimilarQuery) -> dict[str, Any]:
+    """What every similarity search passes to the index: k, metric, mode, candidates, filters
+    (the index adds the model version's)."""
     return {
         "k": query.k,
         "metric": query.metric,
         "mode": query.mode,
         "num_candidates": num_candidates_for(query.k, state.settings.api.max_num_candidates),
-        "filters": [*query.filters, model_filter(model_version)],
+        "filters": list(query.filters),
     }
 
 
@@ -162,7 +166,7 @@ async def find_by_regions(
     """Search by photo: each view's vector against every work's regions, fused by `fuse_views`."""
     started = time.perf_counter()
     per_view = await state.index.similar_regions(
-        vectors, **_search_args(state, query, model_version)
+        vectors, **_search_args(state, query), model_version=model_version
     )
     _observe(state, query, "upload", started)
     return [

@@ -20,7 +20,12 @@ from gallery_core.settings import Settings
 from gallery_core.vector_records import encode_vector_record, vector_producer
 from producer.ingest import ingest
 from tests.integration.imagesets import bomb_png, noise_png, write_many
-from tests.integration.sinkutil import delete_collection, new_collection, wait_for_count
+from tests.integration.sinkutil import (
+    delete_collection,
+    new_collection,
+    produce_tombstones,
+    wait_for_count,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +122,48 @@ def test_knn_recall_against_exact(
         f"kNN recall@10 against exact, {len(recalls)} queries over {N} vectors: {np.mean(recalls):.3f}"
     )
     assert np.mean(recalls) >= 0.9
+
+
+@pytest.mark.parametrize("mode", ["knn", "exact"])
+def test_works_of_another_model_version_are_never_compared_even_when_nearest(
+    client: TestClient, stack: Settings, corpus: tuple[str, list[str], np.ndarray], mode: str
+) -> None:
+    """kNN asks without the model filter first; a work of another model version among the
+    nearest (a collection half re-vectorized) makes it ask again with the filter."""
+    collection, ids, vectors = corpus
+    old_ids = [hashlib.sha256(f"{collection}/old/{i}".encode()).hexdigest() for i in range(3)]
+    producer = vector_producer(stack)
+    for i, old_id in enumerate(old_ids):  # copies of work 7 under the old model
+        producer.produce(
+            load_topics().vectors.name,
+            key=old_id.encode(),
+            value=encode_vector_record(
+                old_id,
+                vectors[7],
+                model="test",
+                model_version="old",
+                collection=collection,
+                path=f"{collection}/old/{i}.png",
+            ),
+        )
+    assert producer.flush(60) == 0
+    with es_client(stack) as es:
+        assert wait_for_count(es, collection, N + len(old_ids), timeout=60) == N + len(old_ids)
+    try:
+        params = {"k": 10, "collection": collection, "mode": mode}
+        hits = client.get(f"/api/artworks/{ids[7]}/similar", params=params).json()["hits"]
+        assert len(hits) == 10 and {h["model_version"] for h in hits} == {"0"}
+        assert not {h["id"] for h in hits} & {ids[7], *old_ids}
+        exact = client.get(
+            f"/api/artworks/{ids[7]}/similar", params={**params, "mode": "exact"}
+        ).json()["hits"]
+        assert len({h["id"] for h in hits} & {h["id"] for h in exact}) >= 9
+        old = client.get(f"/api/artworks/{old_ids[0]}/similar", params=params).json()["hits"]
+        assert {h["id"] for h in old} == set(old_ids[1:])  # only its own model's works
+    finally:
+        produce_tombstones(stack, old_ids)
+        with es_client(stack) as es:
+            assert wait_for_count(es, collection, N, timeout=60) == N
 
 
 def test_knn_l2_scores_match_exact_l2_for_unit_vectors(

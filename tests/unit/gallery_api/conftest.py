@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from gallery_api.main import create_app
-from gallery_api.queries import Metric, ScriptEngine
+from gallery_api.queries import Metric, ScriptEngine, model_filter
 from gallery_api.state import Backends
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.dead_letters import FoundLetter
@@ -204,11 +204,13 @@ class FakeIndex:
     async def similar(
         self, vector: Sequence[float], **asked: Any
     ) -> list[tuple[dict[str, Any], float]]:
-        """`ImageIndex.similar` over the documents in memory (asked: k, metric, mode, ...)."""
+        """`ImageIndex.similar` over the documents in memory (asked: k, metric, mode,
+        model_version, ...): only works of ``model_version``, as the index compares."""
         asked = {"filters": (), "exclude_ids": (), **asked}
         filters, exclude_ids = list(asked["filters"]), list(asked["exclude_ids"])
         self._call("similar", **{**asked, "filters": filters, "exclude_ids": exclude_ids})
         metric, k = asked["metric"], asked["k"]
+        filters = [*filters, model_filter(asked["model_version"])]
         query = np.asarray(vector, dtype=np.float64)
         scored = []
         for doc in self.docs.values():

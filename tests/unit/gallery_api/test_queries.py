@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from gallery_api.queries import Metric, ScriptEngine, knn_query, script_score_query
+from gallery_api.queries import (
+    Metric,
+    ScriptEngine,
+    knn_query,
+    knn_query_unfiltered,
+    same_model_first,
+    script_score_query,
+)
 
 
 @pytest.mark.parametrize("engine", list(ScriptEngine))
@@ -60,3 +67,41 @@ def test_knn_filters_and_exclusions_apply_inside_the_search() -> None:
     assert json.dumps(body["filter"][1]) == json.dumps(
         {"bool": {"must_not": [{"ids": {"values": ["x"]}}]}}
     )
+
+
+def test_the_first_knn_asks_one_more_per_excluded_work_and_only_the_callers_filters() -> None:
+    collection = {"term": {"collection": "museum"}}
+    body = knn_query_unfiltered(
+        [0.5, 0.5],
+        field="embedding",
+        k=10,
+        num_candidates=100,
+        filters=[collection],
+        exclude_ids=["self"],
+    )
+    assert body["k"] == 11 and body["num_candidates"] == 100
+    assert body["filter"] == [collection]  # no model filter, no exclusion
+    assert "filter" not in knn_query_unfiltered([1.0], field="e", k=3, num_candidates=3)
+    assert knn_query_unfiltered([1.0], field="e", k=5, num_candidates=2)["num_candidates"] == 5
+
+
+def hit(artwork_id: str, model_version: str | None = "v2") -> dict[str, object]:
+    source = {} if model_version is None else {"model_version": model_version}
+    return {"_id": artwork_id, "_score": 1.0, "_source": source}
+
+
+def test_same_model_first_drops_the_excluded_work_and_keeps_k() -> None:
+    hits = [hit("self"), hit("a"), hit("b"), hit("c")]
+    kept = same_model_first(hits, k=2, model_version="v2", exclude_ids=["self"])
+    assert [h["_id"] for h in kept or []] == ["a", "b"]
+    # a small index: fewer hits than asked, all of the model, is the whole answer
+    assert same_model_first(hits[:2], k=5, model_version="v2", exclude_ids=["self"]) == [hits[1]]
+
+
+def test_a_work_of_another_model_before_the_kth_asks_for_the_filtered_search() -> None:
+    hits = [hit("a"), hit("old", "v1"), hit("b"), hit("c")]
+    assert same_model_first(hits, k=3, model_version="v2") is None
+    assert same_model_first(hits, k=1, model_version="v2") == [hits[0]]  # it comes after
+    # no version on either side is the empty version, as model_filter has it
+    assert same_model_first([hit("x", None)], k=1, model_version=None) is None
+    assert same_model_first([hit("y", "")], k=1, model_version=None) == [hit("y", "")]
