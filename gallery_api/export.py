@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from gallery_api.queries import Metric, num_candidates_for, term_filters
-from gallery_api.search import ImageIndex, Mode, detect_engine
+from gallery_api.search import ImageIndex, Mode, Neighbours, detect_engine
 from gallery_core.clients import async_es_client
 from gallery_core.contracts import load_index
 from gallery_core.documents import METADATA_FIELDS
@@ -63,12 +63,14 @@ async def _export(
                 vector = doc.pop(spec.vector_field)
                 hits = await index.similar(
                     vector,
-                    k=k,
-                    metric=metric,
-                    mode=mode,
-                    num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
-                    model_version=doc.get("model_version"),
-                    filters=filters,
+                    Neighbours(
+                        k=k,
+                        metric=metric,
+                        mode=mode,
+                        num_candidates=num_candidates_for(k, settings.api.max_num_candidates),
+                        model_version=doc.get("model_version"),
+                        filters=tuple(filters),
+                    ),
                     exclude_ids=[doc["id"]],
                 )
             _write_json(

@@ -37,7 +37,7 @@ from gallery_api.queries import (
 from gallery_core.contracts import IndexSpec
 from gallery_core.documents import SOURCE_FIELDS as DOCUMENT_SOURCE_FIELDS
 
-__all__ = ["ImageIndex", "Mode", "RegionHit", "detect_engine"]
+__all__ = ["ImageIndex", "Mode", "Neighbours", "RegionHit", "detect_engine"]
 
 SOURCE_FIELDS = list(DOCUMENT_SOURCE_FIELDS)
 
@@ -45,6 +45,19 @@ SOURCE_FIELDS = list(DOCUMENT_SOURCE_FIELDS)
 class Mode(StrEnum):
     EXACT = "exact"
     KNN = "knn"
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What a similarity search asks for: how many works, by which measure, exactly or by
+    kNN (with how many candidates), among the works of one model version passing ``filters``."""
+
+    k: int
+    metric: Metric
+    mode: Mode
+    num_candidates: int
+    model_version: str | None
+    filters: tuple[dict[str, Any], ...] = ()
 
 
 async def detect_engine(es: AsyncElasticsearch, wanted: str) -> ScriptEngine:
@@ -187,13 +200,8 @@ class ImageIndex:
     async def similar(
         self,
         vector: Sequence[float],
+        asked: Neighbours,
         *,
-        k: int,
-        metric: Metric,
-        mode: Mode,
-        num_candidates: int,
-        model_version: str | None,
-        filters: Sequence[dict[str, Any]] = (),
         exclude_ids: Sequence[str] = (),
     ) -> list[tuple[dict[str, Any], float]]:
         """The ``k`` works nearest to ``vector`` among those of ``model_version`` that pass
@@ -202,9 +210,10 @@ class ImageIndex:
         kNN asks first without the model filter and the exclusion (`knn_query_unfiltered`),
         and again with them only when a work of another model version comes first
         (`same_model_first`): filtering the graph search costs a pass over the index."""
-        field = self.spec.vector_field
+        field, k, metric, filters = self.spec.vector_field, asked.k, asked.metric, asked.filters
+        num_candidates, model_version = asked.num_candidates, asked.model_version
         same_model = [*filters, model_filter(model_version)]
-        if mode is Mode.EXACT:
+        if asked.mode is Mode.EXACT:
             query = script_score_query(
                 vector,
                 metric=metric,
@@ -227,14 +236,11 @@ class ImageIndex:
             filters=filters,
             exclude_ids=exclude_ids,
         )
-        found = await self.es.search(
-            index=self.name, knn=first, size=first["k"], source_includes=SOURCE_FIELDS
-        )
         hits = same_model_first(
-            found["hits"]["hits"], k=k, model_version=model_version, exclude_ids=exclude_ids
+            await self._knn_hits(first), k=k, model_version=model_version, exclude_ids=exclude_ids
         )
-        if hits is None:
-            knn = knn_query(
+        if hits is None:  # a work of another model came first: filter the graph search
+            filtered = knn_query(
                 vector,
                 field=field,
                 k=k,
@@ -242,29 +248,25 @@ class ImageIndex:
                 filters=same_model,
                 exclude_ids=exclude_ids,
             )
-            found = await self.es.search(
-                index=self.name, knn=knn, size=k, source_includes=SOURCE_FIELDS
-            )
-            hits = found["hits"]["hits"]
+            hits = await self._knn_hits(filtered)
         return [
             (dict(h["_source"], id=h["_id"]), knn_score(float(h["_score"]), metric)) for h in hits
         ]
 
+    async def _knn_hits(self, knn: dict[str, Any]) -> list[dict[str, Any]]:
+        found = await self.es.search(
+            index=self.name, knn=knn, size=knn["k"], source_includes=SOURCE_FIELDS
+        )
+        return list(found["hits"]["hits"])
+
     async def similar_regions(
-        self,
-        vectors: Sequence[Sequence[float]],
-        *,
-        k: int,
-        metric: Metric,
-        mode: Mode,
-        num_candidates: int,
-        model_version: str | None,
-        filters: Sequence[dict[str, Any]] = (),
+        self, vectors: Sequence[Sequence[float]], asked: Neighbours
     ) -> list[list[RegionHit]]:
         """For each query vector, the ``k`` works of ``model_version`` whose best region is
         nearest (one _msearch)."""
         path, field = self.spec.region_path, self.spec.region_vector_field
-        filters = [*filters, model_filter(model_version)]
+        k, metric, mode, num_candidates = asked.k, asked.metric, asked.mode, asked.num_candidates
+        filters = [*asked.filters, model_filter(asked.model_version)]
         searches: list[dict[str, Any]] = []
         for vector in vectors:
             searches.append({"index": self.name})

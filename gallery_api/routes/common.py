@@ -14,7 +14,7 @@ from gallery_api.deps import StateDep
 from gallery_api.errors import BadRequest
 from gallery_api.queries import Metric, num_candidates_for, term_filters
 from gallery_api.schemas import Artwork, Hit, RegionMatch
-from gallery_api.search import Mode, RegionHit
+from gallery_api.search import Mode, Neighbours, RegionHit
 from gallery_api.state import ApiState
 
 __all__ = [
@@ -101,25 +101,23 @@ async def find_similar(
     time is recorded in the ``searches`` histogram under ``source`` (id, upload)."""
     started = time.perf_counter()
     hits = await state.index.similar(
-        vector,
-        **_search_args(state, query),
-        model_version=model_version,
-        exclude_ids=list(exclude_ids),
+        vector, neighbours(state, query, model_version), exclude_ids=list(exclude_ids)
     )
     _observe(state, query, source, started)
     return [to_hit(d, s) for d, s in hits]
 
 
-def _search_args(state: ApiState, query: SimilarQuery) -> dict[str, Any]:
-    """What every similarity search passes to the index: k, metric, mode, candidates, filters
-    (the index adds the model version's)."""
-    return {
-        "k": query.k,
-        "metric": query.metric,
-        "mode": query.mode,
-        "num_candidates": num_candidates_for(query.k, state.settings.api.max_num_candidates),
-        "filters": list(query.filters),
-    }
+def neighbours(state: ApiState, query: SimilarQuery, model_version: str | None) -> Neighbours:
+    """What every similarity search asks the index: k, metric, mode, candidates, filters, the
+    model version."""
+    return Neighbours(
+        k=query.k,
+        metric=query.metric,
+        mode=query.mode,
+        num_candidates=num_candidates_for(query.k, state.settings.api.max_num_candidates),
+        model_version=model_version,
+        filters=tuple(query.filters),
+    )
 
 
 def _observe(state: ApiState, query: SimilarQuery, source: str, started: float) -> None:
@@ -165,9 +163,7 @@ async def find_by_regions(
 ) -> list[Hit]:
     """Search by photo: each view's vector against every work's regions, fused by `fuse_views`."""
     started = time.perf_counter()
-    per_view = await state.index.similar_regions(
-        vectors, **_search_args(state, query), model_version=model_version
-    )
+    per_view = await state.index.similar_regions(vectors, neighbours(state, query, model_version))
     _observe(state, query, "upload", started)
     return [
         to_hit(hit.doc, hit.score, RegionMatch(view=view, region=hit.box))

@@ -26,6 +26,7 @@ from PIL import Image
 
 from gallery_api.main import create_app
 from gallery_api.queries import Metric, ScriptEngine, model_filter
+from gallery_api.search import Neighbours
 from gallery_api.state import Backends
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.dead_letters import FoundLetter
@@ -202,15 +203,14 @@ class FakeIndex:
         return len(self._of(collection))
 
     async def similar(
-        self, vector: Sequence[float], **asked: Any
+        self, vector: Sequence[float], asked: Neighbours, *, exclude_ids: Sequence[str] = ()
     ) -> list[tuple[dict[str, Any], float]]:
-        """`ImageIndex.similar` over the documents in memory (asked: k, metric, mode,
-        model_version, ...): only works of ``model_version``, as the index compares."""
-        asked = {"filters": (), "exclude_ids": (), **asked}
-        filters, exclude_ids = list(asked["filters"]), list(asked["exclude_ids"])
-        self._call("similar", **{**asked, "filters": filters, "exclude_ids": exclude_ids})
-        metric, k = asked["metric"], asked["k"]
-        filters = [*filters, model_filter(asked["model_version"])]
+        """`ImageIndex.similar` over the documents in memory: only works of the asked model
+        version that pass its filters, ranked on the API's score scale."""
+        filters, exclude_ids = list(asked.filters), list(exclude_ids)
+        self._call("similar", **{**vars(asked), "filters": filters, "exclude_ids": exclude_ids})
+        metric, k = asked.metric, asked.k
+        filters = [*filters, model_filter(asked.model_version)]
         query = np.asarray(vector, dtype=np.float64)
         scored = []
         for doc in self.docs.values():
