@@ -141,10 +141,20 @@ class Probes:
                 continue
         if not answering:
             return Health(False, f"unreachable at {', '.join(urls)}: {error}")
+        nodes = f"{len(answering)} of {len(urls)} node(s) answer ({', '.join(answering)})"
+        # 503 (master_not_discovered) or no answer within master_timeout: no elected master.
+        lost_master = isinstance(error, httpx.TimeoutException) or (
+            isinstance(error, httpx.HTTPStatusError) and error.response.status_code == 503
+        )
+        if not lost_master:
+            return Health(
+                False,
+                f"{nodes} but the cluster's health failed: {error}",
+                info={"status": "unknown", "nodes": len(answering), "unassigned_shards": None},
+            )
         return Health(
             False,
-            f"no elected master: {len(answering)} of {len(urls)} node(s) answer "
-            f"({', '.join(answering)}) but not with the cluster's health ({error}); "
+            f"no elected master: {nodes} but not with the cluster's health ({error}); "
             "searches may still answer, writes wait for a master",
             info={"status": "no_master", "nodes": len(answering), "unassigned_shards": None},
         )

@@ -72,6 +72,18 @@ def test_elasticsearch_that_lost_its_master_is_told_from_nodes_that_are_down() -
     assert found.info == {"status": "no_master", "nodes": 1, "unassigned_shards": None}
 
 
+def test_elasticsearch_health_failing_otherwise_is_not_called_a_lost_master() -> None:
+    refused = httpx.Response(401, json={"error": {"type": "security_exception"}, "status": 401})
+    root = httpx.Response(200, json={"name": "es-2"})
+    probes = Probes(
+        cluster_settings(), http=transport({"es-1"}, {"/_cluster/health": refused, "/": root})
+    )
+    found = probes.elasticsearch()
+    assert not found.healthy and "no elected master" not in found.detail
+    assert "1 of 2 node(s) answer" in found.detail and "health failed" in found.detail
+    assert found.info["status"] == "unknown"
+
+
 def test_connect_counts_the_workers_that_answer() -> None:
     routes = {"/": httpx.Response(200, json={"version": "4.3.1"})}
     found = Probes(cluster_settings(), http=transport({"connect-1"}, routes)).connect()
