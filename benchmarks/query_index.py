@@ -146,7 +146,8 @@ class DirectQueries:
     """The bodies the API's similar route sends (its same-model filter included), sent directly.
 
     ``exact``, ``knn`` and ``knn_filtered`` return ``(wall seconds, ES took ms, ids)``; ``get``
-    the seconds of the route's first call, the GET of the work's vector.
+    the seconds of the route's first call, the GET of the work's vector. ``oversample``, when
+    given, overrides the mapping's rescoring of a quantised index in the kNN bodies.
     """
 
     def __init__(
@@ -156,9 +157,10 @@ class DirectQueries:
         engine: ScriptEngine,
         num_candidates: int,
         k: int,
+        oversample: float | None = None,
     ) -> None:
         self.es, self.spec, self.engine = es, spec, engine
-        self.num_candidates, self.k = num_candidates, k
+        self.num_candidates, self.k, self.oversample = num_candidates, k, oversample
 
     def exact(
         self, vector: list[float], exclude: str, collection: str | None = None
@@ -175,7 +177,12 @@ class DirectQueries:
         field, k, candidates = self.spec.vector_field, self.k, self.num_candidates
         started = time.perf_counter()
         first = knn_query_unfiltered(
-            vector, field=field, k=k, num_candidates=candidates, exclude_ids=[exclude]
+            vector,
+            field=field,
+            k=k,
+            num_candidates=candidates,
+            exclude_ids=[exclude],
+            oversample=self.oversample,
         )
         found = self.es.search(
             index=self.spec.name, size=first["k"], source_includes=SOURCE_FIELDS, knn=first
@@ -193,7 +200,14 @@ class DirectQueries:
         field, k, candidates = self.spec.vector_field, self.k, self.num_candidates
         where = self._where(exclude)
         return self._search(
-            knn=knn_query(vector, field=field, k=k, num_candidates=candidates, **where)
+            knn=knn_query(
+                vector,
+                field=field,
+                k=k,
+                num_candidates=candidates,
+                oversample=self.oversample,
+                **where,
+            )
         )
 
     @staticmethod

@@ -15,6 +15,10 @@ binary-quantised, as Elasticsearch builds them) gets its own throw-away index an
   exclusion inside the graph search (the route's body before it asked unfiltered first), and
   its p50 over the route's second pass;
 - ``knn_by_num_candidates``: the same queries with each ``candidate_sweep`` value;
+- ``knn_by_oversample`` (quantised types): the same queries for each ``oversample_sweep`` value
+  at the route's and each swept ``num_candidates``, keyed ``"<candidates>x<oversample>"``
+  (the mapping's ``rescore_vector.oversample`` updates in place, so this curve is what an
+  operator tunes it from);
 - ``exact_all``: ``script_score`` over every document (fewer queries: it reads all vectors);
 - ``exact_in_collection``: the same restricted to the query work's collection (the pre-filter a
   user gets with ``collection=``), with its recall against numpy over that collection.
@@ -42,6 +46,7 @@ from benchmarks.query_index import (
 )
 from benchmarks.query_vectors import Vectors
 from gallery_api.queries import ScriptEngine
+from gallery_core.contracts import IndexSpec
 
 __all__ = [
     "INDEX_TYPES",
@@ -112,6 +117,8 @@ class Comparison:
     #: More ``num_candidates`` values for the same kNN queries on the same loaded index
     #: (recall against latency), besides the route's own value.
     candidate_sweep: tuple[int, ...] = ()
+    #: ``rescore_vector.oversample`` values to try with each of those (quantised types only).
+    oversample_sweep: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,8 @@ def measure_variant(
                 "latency_ms": latency_summary([s for s, _, _ in answers]),
                 "recall_at_10": recall_at_k([a for _, _, a in answers], truth, k),
             }
+        if index_type != "hnsw":  # float vectors have nothing to rescore
+            result["knn_by_oversample"] = _oversample_sweep(es, spec, engine, work, comparison)
         some = list(queries)[: comparison.exact_queries]
         with console.status(f"{spec.name}: exact over all {n} documents ({len(some)} queries)"):
             exact = [raw.exact(matrix[q].tolist(), ids[q]) for q in some]
@@ -198,6 +207,28 @@ def measure_variant(
         if not keep:
             es.indices.delete(index=spec.name, ignore_unavailable=True)
     return result
+
+
+def _oversample_sweep(
+    es: Elasticsearch,
+    spec: IndexSpec,
+    engine: ScriptEngine,
+    work: Workload,
+    comparison: Comparison,
+) -> dict[str, Any]:
+    matrix, ids, k = work.matrix, work.ids, work.k
+    out: dict[str, Any] = {}
+    for candidates in (work.num_candidates, *comparison.candidate_sweep):
+        for oversample in comparison.oversample_sweep:
+            swept = DirectQueries(es, spec, engine, candidates, k, oversample)
+            answers = [swept.knn(matrix[q].tolist(), ids[q]) for q in work.queries]
+            out[f"{candidates}x{oversample:g}"] = {
+                "num_candidates": candidates,
+                "oversample": oversample,
+                "latency_ms": latency_summary([s for s, _, _ in answers]),
+                "recall_at_10": recall_at_k([a for _, _, a in answers], work.truth, k),
+            }
+    return out
 
 
 def _exact_in_collection(

@@ -94,8 +94,13 @@ def knn_query(
     num_candidates: int | None = None,
     filters: Sequence[dict[str, Any]] = (),
     exclude_ids: Sequence[str] = (),
+    oversample: float | None = None,
 ) -> dict[str, Any]:
-    """An approximate kNN search clause (HNSW); filters apply inside the graph search."""
+    """An approximate kNN search clause (HNSW); filters apply inside the graph search.
+
+    ``oversample`` overrides the mapping's ``rescore_vector.oversample`` for this query (a
+    quantised index gathers ``oversample * k`` candidates and rescores them with the float
+    vectors; Elasticsearch takes 1 to 10)."""
     candidates = num_candidates if num_candidates is not None else max(100, 10 * k)
     filter_clauses: list[dict[str, Any]] = list(filters)
     if exclude_ids:
@@ -108,6 +113,8 @@ def knn_query(
     }
     if filter_clauses:
         body["filter"] = filter_clauses
+    if oversample is not None:
+        body["rescore_vector"] = {"oversample": float(oversample)}
     return body
 
 
@@ -119,6 +126,7 @@ def knn_query_unfiltered(
     num_candidates: int,
     filters: Sequence[dict[str, Any]] = (),
     exclude_ids: Sequence[str] = (),
+    oversample: float | None = None,
 ) -> dict[str, Any]:
     """The similar route's first kNN clause: the caller's own ``filters`` only, and as many
     more neighbours as there are ``exclude_ids``, which `same_model_first` then drops.
@@ -135,6 +143,7 @@ def knn_query_unfiltered(
         k=wanted,
         num_candidates=max(num_candidates, wanted),
         filters=filters,
+        oversample=oversample,
     )
 
 

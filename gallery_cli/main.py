@@ -274,6 +274,13 @@ def bench_query(
             "(comma-separated, e.g. 200,400): recall against latency."
         ),
     ] = "",
+    oversample: Annotated[
+        str,
+        typer.Option(
+            help="With --index-types: rescore_vector.oversample values (1 to 10) to try at "
+            "each num_candidates on the quantised types (comma-separated, e.g. 3,5,10)."
+        ),
+    ] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
@@ -286,10 +293,13 @@ def bench_query(
     try:
         ns = [int(s) for s in sizes.split(",") if s.strip()]
         sweep = tuple(int(s) for s in num_candidates.split(",") if s.strip())
+        oversamples = tuple(float(s) for s in oversample.split(",") if s.strip())
     except ValueError:
         raise typer.BadParameter(
-            "sizes and num_candidates are integers, e.g. 10000,100000"
+            "sizes and num_candidates are integers, e.g. 10000,100000; oversample numbers"
         ) from None
+    if any(not 1.0 <= o <= 10.0 for o in oversamples):
+        raise typer.BadParameter("oversample values are between 1 and 10 (Elasticsearch's range)")
     try:
         types = [s.strip() for s in index_types.split(",") if s.strip()]
         unknown = sorted(set(types) - set(INDEX_TYPES))
@@ -301,7 +311,9 @@ def bench_query(
             queries=queries,
             keep=keep,
             comparison=(
-                Comparison(tuple(types), collections, exact_queries, sweep) if types else None
+                Comparison(tuple(types), collections, exact_queries, sweep, oversamples)
+                if types
+                else None
             ),
             console=console,
         )

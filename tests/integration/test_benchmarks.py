@@ -60,7 +60,11 @@ def test_index_type_comparison_measures_each_type_against_numpy_and_cleans_up(
         sizes=[1500],
         queries=30,
         comparison=Comparison(
-            ("bbq_hnsw", "int8_hnsw"), collections=5, exact_queries=5, candidate_sweep=(10, 200)
+            ("bbq_hnsw", "int8_hnsw"),
+            collections=5,
+            exact_queries=5,
+            candidate_sweep=(10, 200),
+            oversample_sweep=(1.0, 10.0),
         ),
         console=Console(stderr=True, quiet=True),
     )
@@ -79,6 +83,10 @@ def test_index_type_comparison_measures_each_type_against_numpy_and_cleans_up(
         sweep = figures["knn_by_num_candidates"]
         assert set(sweep) == {"10", "200"}
         assert sweep["200"]["recall_at_10"] >= sweep["10"]["recall_at_10"]
+        # Rescoring ten times k float vectors finds at least what rescoring k finds.
+        rescored = figures["knn_by_oversample"]
+        assert set(rescored) == {f"{c}x{o}" for c in (100, 10, 200) for o in (1, 10)}
+        assert rescored["200x10"]["recall_at_10"] >= rescored["200x1"]["recall_at_10"]
         assert figures["memory"]["vector_files_on_disk_mib"] > 0
     bbq, int8 = (size["index_types"][t]["memory"] for t in ("bbq_hnsw", "int8_hnsw"))
     assert bbq["offheap_needed_mib"] < int8["offheap_needed_mib"]

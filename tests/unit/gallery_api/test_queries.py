@@ -59,6 +59,12 @@ def test_knn_candidates_grow_with_k_and_are_clamped() -> None:
     assert knn_query([1.0], field="v", k=20, num_candidates=5)["num_candidates"] == 20
 
 
+def test_knn_rescoring_is_the_mappings_unless_a_query_overrides_it() -> None:
+    assert "rescore_vector" not in knn_query([1.0], field="v", k=10)
+    body = knn_query_unfiltered([1.0], field="v", k=10, num_candidates=200, oversample=5)
+    assert body["rescore_vector"] == {"oversample": 5.0}
+
+
 def test_knn_filters_and_exclusions_apply_inside_the_search() -> None:
     body = knn_query(
         [1.0], field="v", k=3, filters=[{"term": {"style": "cubism"}}], exclude_ids=["x"]
