@@ -43,6 +43,10 @@ def _configure(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # The Elasticsearch client logs each retry of a refused connection with its traceback;
+        # the commands report what failed themselves (gallery status: "unreachable at ...").
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 ClusterFlag = Annotated[
@@ -336,6 +340,10 @@ def _print_result(title: str, result: dict[str, object], as_json: bool) -> None:
     Console().print(table)
 
 
+def _count(n: int | None) -> str:
+    return "unknown" if n is None else f"{n:,}"
+
+
 def _print_status(state: StackStatus) -> None:
     table = Table(title="gallery stack")
     table.add_column("component")
@@ -351,7 +359,8 @@ def _print_status(state: StackStatus) -> None:
     tasks = ", ".join(f"{t.id}:{t.state}" for t in connector.tasks)
     out.print(f"connector {connector.name}: {connector.state} [{tasks}]")
     out.print(
-        f"index {state.index}: {state.index_docs} documents; dead-lettered: {state.dlq_count}"
+        f"index {state.index}: {_count(state.index_docs)} documents; "
+        f"dead-lettered: {_count(state.dlq_count)}"
     )
     out.print(f"Elasticsearch: {state.elasticsearch_url}   watch folder: {state.watch_dir}")
 
