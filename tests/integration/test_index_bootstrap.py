@@ -1,0 +1,78 @@
+"""`gallery up` meeting an index made from older mappings (devstack.bootstrap.ensure_index)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from devstack.bootstrap import ensure_index, needs_republish
+from gallery_core.clients import es_client
+from gallery_core.contracts import IndexSpec, load_index
+from gallery_core.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def es(stack: Settings) -> Iterator[Elasticsearch]:
+    with es_client(stack) as client:
+        yield client
+
+
+@pytest.fixture
+def spec(es: Elasticsearch) -> Iterator[IndexSpec]:
+    """The product's mappings under a throw-away name."""
+    product = load_index()
+    made = replace(product, name=f"test-bootstrap-{uuid.uuid4().hex[:8]}")
+    yield made
+    es.indices.delete(index=made.name, ignore_unavailable=True)
+
+
+def _with_embedding(spec: IndexSpec, **changes: Any) -> IndexSpec:
+    mappings = copy.deepcopy(spec.mappings)
+    embedding = mappings["properties"][spec.vector_field]
+    for key, value in changes.items():
+        embedding[key] = value
+    return replace(spec, mappings=mappings)
+
+
+def _one_doc(es: Elasticsearch, spec: IndexSpec, dims: int) -> None:
+    vector = [1.0] + [0.0] * (dims - 1)
+    es.index(index=spec.name, id="w1", document={"id": "w1", spec.vector_field: vector})
+    es.indices.refresh(index=spec.name)
+
+
+def test_a_new_rescoring_oversample_is_applied_in_place_and_keeps_the_documents(
+    es: Elasticsearch, spec: IndexSpec
+) -> None:
+    options = spec.mappings["properties"][spec.vector_field]["index_options"]
+    older = _with_embedding(spec, index_options={**options, "rescore_vector": {"oversample": 2.0}})
+    assert ensure_index(es, older) is True
+    _one_doc(es, older, spec.dims)
+    assert ensure_index(es, spec) is False
+    mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    assert (
+        mapping["properties"][spec.vector_field]["index_options"]["rescore_vector"]
+        == (options["rescore_vector"])
+    )
+    assert es.count(index=spec.name)["count"] == 1
+    assert not needs_republish(es, spec)
+
+
+def test_another_vector_size_recreates_the_index_empty_and_asks_for_a_republish(
+    es: Elasticsearch, spec: IndexSpec
+) -> None:
+    older = _with_embedding(spec, dims=spec.dims // 2)
+    ensure_index(es, older)
+    _one_doc(es, older, spec.dims // 2)
+    assert ensure_index(es, spec, recreate_on_new_dims=True) is True
+    assert es.count(index=spec.name)["count"] == 0
+    assert needs_republish(es, spec)
+    mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    assert mapping["properties"][spec.vector_field]["dims"] == spec.dims
