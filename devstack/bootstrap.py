@@ -23,7 +23,7 @@ from confluent_kafka.admin import (
     NewPartitions,
     NewTopic,
 )
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from devstack.errors import ComponentError
 from gallery_core.clients import admin_client
@@ -92,41 +92,62 @@ def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
 # --- Elasticsearch index ------------------------------------------------------------------------
 
 
-def ensure_index(es: Elasticsearch, spec: IndexSpec, *, recreate_on_new_dims: bool = False) -> bool:
-    """Create the index if missing (True); otherwise add new fields and check the vector dims.
+def ensure_index(
+    es: Elasticsearch, spec: IndexSpec, *, recreate_on_new_vectors: bool = False
+) -> bool:
+    """Create the index if missing (True); otherwise bring its mappings up to ``spec``.
 
-    A model with another vector size needs a new index: with ``recreate_on_new_dims`` (the
-    local stack) the old one is deleted and created anew, marked `REVECTORIZE_META` so that
-    the watched folder is published again (`needs_republish`); otherwise it is an error.
-    The old vectors could not be compared with the new model's anyway: the index is a
-    derived view, rebuilt by vectorizing the images again.
+    New fields and what Elasticsearch changes in place (a rescoring ``oversample``, say) are
+    applied to the existing index. Vectors it cannot change in place, another size (a new
+    model) or an ``index_options`` type it refuses to convert (``bbq_hnsw`` to ``int8_hnsw``),
+    need a new index: with ``recreate_on_new_vectors`` (the local stack) the old one is
+    deleted and created anew, marked `REVECTORIZE_META` so that the watched folder is
+    published again (`needs_republish`); otherwise it is an error. The index is a derived
+    view, rebuilt by vectorizing the images again.
     """
     if not es.indices.exists(index=spec.name):
         es.indices.create(index=spec.name, settings=spec.settings, mappings=spec.mappings)
         logger.info("created index %s", spec.name)
         return True
     current = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
-    have = current.get("properties", {}).get(spec.vector_field, {}).get("dims")
-    if have is not None and int(have) != spec.dims:
-        if not recreate_on_new_dims:
-            raise ComponentError(
-                "elasticsearch",
-                f"index {spec.name} has {spec.vector_field}.dims={have} but mappings/ say "
-                f"{spec.dims}: re-create the index and re-ingest the images to change models",
-            )
-        logger.warning(
-            "index %s holds %s-dim vectors and the model makes %d: re-creating it empty; "
-            "the watched folder is published again",
-            spec.name,
-            have,
-            spec.dims,
+    have = current.get("properties", {}).get(spec.vector_field, {})
+    change = _vector_change(have, spec.mappings["properties"][spec.vector_field])
+    if change is not None and int(have.get("dims", spec.dims)) == spec.dims:
+        try:  # Elasticsearch converts some types in place (int8_hnsw to bbq_hnsw, say)
+            es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
+            return False
+        except BadRequestError as exc:
+            logger.info("index %s: %s not converted in place (%s)", spec.name, change, exc)
+    elif change is None:
+        es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
+        return False
+    if not recreate_on_new_vectors:
+        raise ComponentError(
+            "elasticsearch",
+            f"index {spec.name} has {change} in mappings/: re-create the index and "
+            "re-ingest the images",
         )
-        es.indices.delete(index=spec.name)
-        mappings = {**spec.mappings, "_meta": {REVECTORIZE_META: True}}
-        es.indices.create(index=spec.name, settings=spec.settings, mappings=mappings)
-        return True
-    es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
-    return False
+    logger.warning(
+        "index %s: %s; re-creating it empty, the watched folder is published again",
+        spec.name,
+        change,
+    )
+    es.indices.delete(index=spec.name)
+    mappings = {**spec.mappings, "_meta": {REVECTORIZE_META: True}}
+    es.indices.create(index=spec.name, settings=spec.settings, mappings=mappings)
+    return True
+
+
+def _vector_change(have: dict[str, Any], want: dict[str, Any]) -> str | None:
+    """What differs in how the index holds its vectors, or None: ``have`` is the existing
+    field's mapping, ``want`` the field in mappings/."""
+    if "dims" in have and int(have["dims"]) != int(want["dims"]):
+        return f"{have['dims']}-dim vectors where the model makes {want['dims']}"
+    old = (have.get("index_options") or {}).get("type")
+    new = (want.get("index_options") or {}).get("type")
+    if old and new and old != new:
+        return f"vectors indexed as {old} where the mapping asks for {new}"
+    return None
 
 
 def needs_republish(es: Elasticsearch, spec: IndexSpec) -> bool:

@@ -273,12 +273,12 @@ def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
     )
     index = load_index()
     with es_client(settings) as es:
-        bootstrap.ensure_index(es, index, recreate_on_new_dims=True)
+        bootstrap.ensure_index(es, index, recreate_on_new_vectors=True)
         refill = bootstrap.needs_republish(es, index)
     console.print(
         f"[green]✓[/] index {index.name} ({index.vector_field}: {index.dims} dims)"
         + (
-            " [yellow]re-created for a new model: the watched folder is published again[/]"
+            " [yellow]re-created for new vectors: the watched folder is published again[/]"
             if refill
             else ""
         )

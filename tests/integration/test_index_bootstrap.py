@@ -12,6 +12,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from devstack.bootstrap import ensure_index, needs_republish
+from devstack.errors import ComponentError
 from gallery_core.clients import es_client
 from gallery_core.contracts import IndexSpec, load_index
 from gallery_core.settings import Settings
@@ -71,8 +72,39 @@ def test_another_vector_size_recreates_the_index_empty_and_asks_for_a_republish(
     older = _with_embedding(spec, dims=spec.dims // 2)
     ensure_index(es, older)
     _one_doc(es, older, spec.dims // 2)
-    assert ensure_index(es, spec, recreate_on_new_dims=True) is True
+    assert ensure_index(es, spec, recreate_on_new_vectors=True) is True
     assert es.count(index=spec.name)["count"] == 0
     assert needs_republish(es, spec)
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     assert mapping["properties"][spec.vector_field]["dims"] == spec.dims
+
+
+def test_an_index_type_elasticsearch_cannot_convert_recreates_the_index(
+    es: Elasticsearch, spec: IndexSpec
+) -> None:
+    options = spec.mappings["properties"][spec.vector_field]["index_options"]
+    older = _with_embedding(spec, index_options={**options, "type": "bbq_hnsw"})
+    newer = _with_embedding(spec, index_options={**options, "type": "int8_hnsw"})
+    ensure_index(es, older)
+    _one_doc(es, older, spec.dims)
+    with pytest.raises(ComponentError, match="bbq_hnsw where the mapping asks for int8_hnsw"):
+        ensure_index(es, newer)
+    assert es.count(index=spec.name)["count"] == 1  # untouched without the local stack's leave
+    assert ensure_index(es, newer, recreate_on_new_vectors=True) is True
+    assert needs_republish(es, spec) and es.count(index=spec.name)["count"] == 0
+    mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    assert mapping["properties"][spec.vector_field]["index_options"]["type"] == "int8_hnsw"
+
+
+def test_an_index_type_elasticsearch_converts_in_place_keeps_the_documents(
+    es: Elasticsearch, spec: IndexSpec
+) -> None:
+    options = spec.mappings["properties"][spec.vector_field]["index_options"]
+    older = _with_embedding(spec, index_options={**options, "type": "int8_hnsw"})
+    newer = _with_embedding(spec, index_options={**options, "type": "bbq_hnsw"})
+    ensure_index(es, older)
+    _one_doc(es, older, spec.dims)
+    assert ensure_index(es, newer) is False
+    assert es.count(index=spec.name)["count"] == 1 and not needs_republish(es, spec)
+    mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    assert mapping["properties"][spec.vector_field]["index_options"]["type"] == "bbq_hnsw"
