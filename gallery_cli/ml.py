@@ -353,12 +353,15 @@ def evaluate(
     collection: Annotated[
         str, typer.Option(help="With --api: the collection measured (works with an artist).")
     ] = "museum",
+    mode: Annotated[
+        str, typer.Option(help="With --api: the search mode asked for, exact or knn.")
+    ] = "exact",
     as_json: JsonFlag = False,
 ) -> None:
     """Copy recovery and retrieval by label (clip art, generated styles, real paintings),
     against three baselines measured in the same run; or, with --api, through the API."""
     if api is not None:
-        _evaluate_api(api, collection, as_json)
+        _evaluate_api(api, collection, mode, as_json)
         return
     _quiet_tensorflow()
     import numpy as np
@@ -401,15 +404,24 @@ def evaluate(
     _emit(result, as_json, report.tables() + (real.tables() if real else []))
 
 
-def _evaluate_api(api: str, collection: str, as_json: bool) -> None:
+def _evaluate_api(api: str, collection: str, mode: str, as_json: bool) -> None:
     import httpx
 
     from benchmarks.api_quality import evaluate_through_api
+    from gallery_api.search import Mode
     from gallery_core.settings import Settings
 
+    try:
+        asked = Mode(mode)
+    except ValueError:
+        raise typer.BadParameter(f"mode is one of {', '.join(m.value for m in Mode)}") from None
     with _progress() as progress, httpx.Client(base_url=api, timeout=120) as client:
         report = evaluate_through_api(
-            client, Settings().paths.watch_dir, collection, progress=_tracker(progress)
+            client,
+            Settings().paths.watch_dir,
+            collection,
+            mode=asked,
+            progress=_tracker(progress),
         )
     _emit(report.as_dict(), as_json, report.tables())
 

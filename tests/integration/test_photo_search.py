@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from rich.console import Console
 
+from benchmarks.api_quality import evaluate_through_api
 from gallery_api.main import create_app
+from gallery_api.search import Mode
 from gallery_core.clients import es_client
 from gallery_core.settings import Settings
 from producer.ingest import ingest
@@ -110,3 +112,15 @@ def test_an_indexed_painting_carries_its_regions_and_similar_works_answer(
     )
     assert similar.status_code == 200
     assert first["id"] not in [h["id"] for h in similar.json()["hits"]]
+
+
+@pytest.mark.parametrize("mode", [Mode.EXACT, Mode.KNN])
+def test_gallery_eval_through_the_api_measures_the_collection_in_the_mode_asked(
+    client: TestClient, museum: tuple[str, list[Path]], mode: Mode
+) -> None:
+    collection, files = museum
+    root = next(p for p in files[0].parents if p.name == collection).parent  # the dropped DIR
+    report = evaluate_through_api(client, root, collection, families=["dim_noise"], mode=mode)
+    assert (report.works, report.mode) == (WORKS, mode.value)
+    assert 0 <= report.artist_queries <= WORKS and 0.0 <= report.same_artist_hit_at_10 <= 1.0
+    assert report.copy_recall_at_1 == {"dim_noise": 1.0}
