@@ -108,3 +108,20 @@ def test_an_index_type_elasticsearch_converts_in_place_keeps_the_documents(
     assert es.count(index=spec.name)["count"] == 1 and not needs_republish(es, spec)
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     assert mapping["properties"][spec.vector_field]["index_options"]["type"] == "bbq_hnsw"
+
+
+def test_float_region_vectors_are_quantised_in_place_and_keep_the_documents(
+    es: Elasticsearch, spec: IndexSpec
+) -> None:
+    """Indexes made before the region vectors were int8_hnsw convert on `gallery up`."""
+    older_mappings = copy.deepcopy(spec.mappings)
+    region = older_mappings["properties"][spec.region_path]["properties"]["vector"]
+    region["index_options"] = {**region["index_options"], "type": "hnsw"}
+    older = replace(spec, mappings=older_mappings)
+    ensure_index(es, older)
+    _one_doc(es, older, spec.dims)
+    assert ensure_index(es, spec) is False
+    assert es.count(index=spec.name)["count"] == 1 and not needs_republish(es, spec)
+    mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
+    vector = mapping["properties"][spec.region_path]["properties"]["vector"]
+    assert vector["index_options"]["type"] == "int8_hnsw"
