@@ -47,11 +47,12 @@ INDEX_PREFIX = "bench-vectors-"
 MODEL_VERSION = "0"
 
 
-def bench_spec(n: int, index_type: str | None = None) -> IndexSpec:
+def bench_spec(n: int, index_type: str | None = None, shards: int | None = None) -> IndexSpec:
     """The index for ``n`` vectors: the product's settings and mappings under its own name;
-    with ``index_type`` (``int8_hnsw``, ``bbq_hnsw``...), the embedding indexed that way."""
+    with ``index_type`` (``int8_hnsw``, ``bbq_hnsw``...), the embedding indexed that way; with
+    ``shards``, that many primary shards (named ``...-<shards>-shards``)."""
     product = load_index()
-    mappings = product.mappings
+    mappings, settings = product.mappings, product.settings
     name = f"{INDEX_PREFIX}{n}"
     if index_type is not None:
         field = product.vector_field
@@ -59,7 +60,10 @@ def bench_spec(n: int, index_type: str | None = None) -> IndexSpec:
         embedding["index_options"] = {**embedding.get("index_options", {}), "type": index_type}
         mappings = {**mappings, "properties": {**mappings["properties"], field: embedding}}
         name = f"{name}-{index_type.replace('_', '-')}"
-    spec = IndexSpec(name=name, settings=product.settings, mappings=mappings)
+    if shards is not None and shards != settings.get("number_of_shards", 1):
+        settings = {**settings, "number_of_shards": shards}
+        name = f"{name}-{shards}-shards"
+    spec = IndexSpec(name=name, settings=settings, mappings=mappings)
     if spec.name == product.name:
         raise ValueError("the benchmark never writes to the product's index")
     return spec

@@ -4,7 +4,8 @@ For the same N vectors (`benchmarks.query_vectors`, in ``collections`` equal col
 type (``hnsw``: float vectors; ``int8_hnsw`` / ``int4_hnsw``: scalar-quantised; ``bbq_hnsw``:
 binary-quantised, as Elasticsearch builds them) gets its own throw-away index and:
 
-- ``load_s`` (bulk, refresh off) and ``forcemerge_s`` (to one segment);
+- ``load_s`` (bulk, refresh off) and ``forcemerge_s`` (to one segment per shard; the index
+  has ``Comparison.shards`` primary shards, one unless asked);
 - ``memory``: the vector files on disk (``_disk_usage``), the off-heap memory HNSW wants
   (Elastic's sizing rule: the vectors it searches, quantised or not, plus the graph's
   ``4 * m`` bytes per vector), and the node's heap; ``total_gib`` = heap max + off-heap;
@@ -119,6 +120,9 @@ class Comparison:
     candidate_sweep: tuple[int, ...] = ()
     #: ``rescore_vector.oversample`` values to try with each of those (quantised types only).
     oversample_sweep: tuple[float, ...] = ()
+    #: Primary shards of each bench index (the product's mapping has one): on one node, each
+    #: shard's graph is searched by its own thread, so a second shard uses a second core.
+    shards: int = 1
 
 
 @dataclass(frozen=True)
@@ -148,13 +152,13 @@ def measure_variant(
     matrix, ids, queries, warmup, k = work.matrix, work.ids, work.queries, work.warmup, work.k
     truth, collections = work.truth, comparison.collections
     n, dims = matrix.shape
-    spec = bench_spec(n, index_type)
+    spec = bench_spec(n, index_type, comparison.shards)
     field = spec.vector_field
     m = int(spec.mappings["properties"][field]["index_options"].get("m", 16))
-    result: dict[str, Any] = {"index": spec.name}
+    result: dict[str, Any] = {"index": spec.name, "shards": comparison.shards}
     try:
         result.update(load_vectors(es, spec, ids, matrix, console, collections=collections))
-        with console.status(f"{spec.name}: force-merge to 1 segment"):
+        with console.status(f"{spec.name}: force-merge to 1 segment per shard"):
             result["forcemerge_s"] = force_merge(es, spec.name)
         console.log(
             f"{spec.name}: loaded in {result['load_s']}s, merged in {result['forcemerge_s']}s"

@@ -285,6 +285,14 @@ def bench_query(
             "each num_candidates on the quantised types (comma-separated, e.g. 3,5,10)."
         ),
     ] = "",
+    shards: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --index-types: primary shards of each bench index (the product's "
+            "mapping has 1); on one node each shard's graph is searched on its own core.",
+        ),
+    ] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""
@@ -315,7 +323,7 @@ def bench_query(
             queries=queries,
             keep=keep,
             comparison=(
-                Comparison(tuple(types), collections, exact_queries, sweep, oversamples)
+                Comparison(tuple(types), collections, exact_queries, sweep, oversamples, shards)
                 if types
                 else None
             ),
