@@ -17,6 +17,7 @@ from rich.table import Table
 
 from devstack.errors import StackError
 from gallery_cli import ml
+from gallery_cli.options import JsonFlag, closed_choice
 from gallery_core.settings import Settings, get_settings
 from gallery_core.status import StackStatus
 
@@ -29,7 +30,6 @@ app.command("eval")(ml.evaluate)
 bench_app.command("model")(ml.bench_model)
 
 console = Console(stderr=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def _fail(exc: Exception) -> None:
@@ -190,8 +190,8 @@ def export_neighbours(
         get_settings(),
         directory,
         k=k,
-        metric=Metric(metric),
-        mode=Mode(mode),
+        metric=closed_choice(metric, Metric, "--metric"),
+        mode=closed_choice(mode, Mode, "--mode"),
         collection=collection,
         console=console,
     )

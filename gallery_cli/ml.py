@@ -24,13 +24,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gallery_cli.options import JsonFlag, closed_choice
+
 __all__ = ["app"]
 
 log = logging.getLogger(__name__)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def _quiet_tensorflow() -> None:
@@ -411,10 +412,7 @@ def _evaluate_api(api: str, collection: str, mode: str, as_json: bool) -> None:
     from gallery_api.search import Mode
     from gallery_core.settings import Settings
 
-    try:
-        asked = Mode(mode)
-    except ValueError:
-        raise typer.BadParameter(f"mode is one of {', '.join(m.value for m in Mode)}") from None
+    asked = closed_choice(mode, Mode, "--mode")
     with _progress() as progress, httpx.Client(base_url=api, timeout=120) as client:
         report = evaluate_through_api(
             client,
