@@ -5,7 +5,7 @@ type (``hnsw``: float vectors; ``int8_hnsw`` / ``int4_hnsw``: scalar-quantised; 
 binary-quantised, as Elasticsearch builds them) gets its own throw-away index and:
 
 - ``load_s`` (bulk, refresh off) and ``forcemerge_s`` (to one segment per shard; the index
-  has ``Comparison.shards`` primary shards, one unless asked);
+  has ``Comparison.shards`` primary shards, the product mapping's unless asked);
 - ``memory``: the vector files on disk (``_disk_usage``), the off-heap memory HNSW wants
   (Elastic's sizing rule: the vectors it searches, quantised or not, plus the graph's
   ``4 * m`` bytes per vector), and the node's heap; ``total_gib`` = heap max + off-heap;
@@ -120,9 +120,9 @@ class Comparison:
     candidate_sweep: tuple[int, ...] = ()
     #: ``rescore_vector.oversample`` values to try with each of those (quantised types only).
     oversample_sweep: tuple[float, ...] = ()
-    #: Primary shards of each bench index (the product's mapping has one): on one node, each
+    #: Primary shards of each bench index; None: the product mapping's. On one node, each
     #: shard's graph is searched by its own thread, so a second shard uses a second core.
-    shards: int = 1
+    shards: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ def measure_variant(
     spec = bench_spec(n, index_type, comparison.shards)
     field = spec.vector_field
     m = int(spec.mappings["properties"][field]["index_options"].get("m", 16))
-    result: dict[str, Any] = {"index": spec.name, "shards": comparison.shards}
+    shards = int(spec.settings.get("number_of_shards", 1))
+    result: dict[str, Any] = {"index": spec.name, "shards": shards}
     try:
         result.update(load_vectors(es, spec, ids, matrix, console, collections=collections))
         with console.status(f"{spec.name}: force-merge to 1 segment per shard"):

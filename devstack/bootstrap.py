@@ -92,18 +92,18 @@ def ensure_topics(settings: Settings, topics: list[TopicSpec]) -> list[str]:
 # --- Elasticsearch index ------------------------------------------------------------------------
 
 
-def ensure_index(
-    es: Elasticsearch, spec: IndexSpec, *, recreate_on_new_vectors: bool = False
-) -> bool:
-    """Create the index if missing (True); otherwise bring its mappings up to ``spec``.
+def ensure_index(es: Elasticsearch, spec: IndexSpec, *, recreate: bool = False) -> bool:
+    """Create the index if missing (True); otherwise bring it up to ``spec``.
 
     New fields and what Elasticsearch changes in place (a rescoring ``oversample``, say) are
-    applied to the existing index. Vectors it cannot change in place, another size (a new
-    model) or an ``index_options`` type it refuses to convert (``bbq_hnsw`` to ``int8_hnsw``),
-    need a new index: with ``recreate_on_new_vectors`` (the local stack) the old one is
-    deleted and created anew, marked `REVECTORIZE_META` so that the watched folder is
-    published again (`needs_republish`); otherwise it is an error. The index is a derived
-    view, rebuilt by vectorizing the images again.
+    applied to the existing index. What it cannot change in place needs a new index:
+    vectors of another size (a new model), an ``index_options`` type it refuses to convert
+    (``bbq_hnsw`` to ``int8_hnsw``), another number of primary shards. With ``recreate``
+    (the local stack) the old index is deleted and created anew, marked `REVECTORIZE_META`
+    so that the watched folder is published again (`needs_republish`). Otherwise a vector
+    change is an error, and a shard count only a warning: the index keeps answering as it
+    is, and the operator re-creates (or ``_split``s) it when it suits them. The index is a
+    derived view, rebuilt by vectorizing the images again.
     """
     if not es.indices.exists(index=spec.name):
         es.indices.create(index=spec.name, settings=spec.settings, mappings=spec.mappings)
@@ -112,16 +112,26 @@ def ensure_index(
     current = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     have = current.get("properties", {}).get(spec.vector_field, {})
     change = _vector_change(have, spec.mappings["properties"][spec.vector_field])
-    if change is not None and int(have.get("dims", spec.dims)) == spec.dims:
-        try:  # Elasticsearch converts some types in place (int8_hnsw to bbq_hnsw, say)
+    if change is None or int(have.get("dims", spec.dims)) == spec.dims:
+        try:  # new fields, a new oversample; some types convert in place (int8 to bbq)
             es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
-            return False
+            change = None
         except BadRequestError as exc:
+            if change is None:
+                raise
             logger.info("index %s: %s not converted in place (%s)", spec.name, change, exc)
-    elif change is None:
-        es.indices.put_mapping(index=spec.name, properties=spec.mappings["properties"])
+    shards = _shard_change(es, spec)
+    if change is None and shards is None:
         return False
-    if not recreate_on_new_vectors:
+    if not recreate:
+        if change is None:
+            logger.warning(
+                "index %s has %s; it keeps answering as it is: re-create it (or split it "
+                "with Elasticsearch's _split API) and re-ingest to adopt the new count",
+                spec.name,
+                shards,
+            )
+            return False
         raise ComponentError(
             "elasticsearch",
             f"index {spec.name} has {change} in mappings/: re-create the index and "
@@ -130,7 +140,7 @@ def ensure_index(
     logger.warning(
         "index %s: %s; re-creating it empty, the watched folder is published again",
         spec.name,
-        change,
+        change or shards,
     )
     es.indices.delete(index=spec.name)
     mappings = {**spec.mappings, "_meta": {REVECTORIZE_META: True}}
@@ -148,6 +158,14 @@ def _vector_change(have: dict[str, Any], want: dict[str, Any]) -> str | None:
     if old and new and old != new:
         return f"vectors indexed as {old} where the mapping asks for {new}"
     return None
+
+
+def _shard_change(es: Elasticsearch, spec: IndexSpec) -> str | None:
+    """The existing index's primary shard count where mappings/ asks for another, or None."""
+    want = int(spec.settings.get("number_of_shards", 1))
+    live = es.indices.get_settings(index=spec.name, name="index.number_of_shards")
+    have = int(live[spec.name]["settings"]["index"]["number_of_shards"])
+    return None if have == want else f"{have} primary shard(s) where the mapping asks for {want}"
 
 
 def needs_republish(es: Elasticsearch, spec: IndexSpec) -> bool:

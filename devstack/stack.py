@@ -273,12 +273,12 @@ def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
     )
     index = load_index()
     with es_client(settings) as es:
-        bootstrap.ensure_index(es, index, recreate_on_new_vectors=True)
+        bootstrap.ensure_index(es, index, recreate=True)
         refill = bootstrap.needs_republish(es, index)
     console.print(
         f"[green]✓[/] index {index.name} ({index.vector_field}: {index.dims} dims)"
         + (
-            " [yellow]re-created for new vectors: the watched folder is published again[/]"
+            " [yellow]re-created empty (its vectors or shards changed in mappings/)[/]"
             if refill
             else ""
         )

@@ -43,7 +43,7 @@ from producer.ingest import (
 )
 from producer.walk import walk_images
 
-__all__ = ["MUSEUM", "OPENCLIPART", "populate_demo"]
+__all__ = ["MUSEUM", "OPENCLIPART", "populate_demo", "republish_if_recreated"]
 
 #: The real paintings' collection (the gallery's featured collection by default).
 MUSEUM = "museum"
@@ -170,27 +170,33 @@ def populate_demo(
                 continue
             expected[artwork_id(PurePosixPath(rel))] = hashlib.sha256(path.read_bytes()).hexdigest()
     version = served_model_version(settings)
-    stale = vectorized_by_other_model(settings, list(expected), version)
-    index = load_index()
-    with es_client(settings) as es:
-        refill = needs_republish(es, index)
-    if stale or refill:
-        console.print(
-            f"{len(stale)} works were vectorized by another model; publishing the watched "
-            f"folder again for model {version}"
-            if stale
-            else f"the index was re-created for model {version}; publishing the watched "
-            "folder again"
-        )
-        ingest(settings, root, wait=False, force=True, console=console)
-        if refill:
-            with es_client(settings) as es:
-                republished(es, index)
+    if not republish_if_recreated(settings, console):
+        stale = vectorized_by_other_model(settings, list(expected), version)
+        if stale:
+            console.print(
+                f"{len(stale)} works were vectorized by another model; publishing the "
+                f"watched folder again for model {version}"
+            )
+            ingest(settings, root, wait=False, force=True, console=console)
     summary = IngestSummary(accepted=len(expected))
     await_accounted(
         settings, expected, dlq_start, summary, timeout_s, console, model_version=version
     )
     return summary
+
+
+def republish_if_recreated(settings: Settings, console: Console) -> bool:
+    """Publish the watched folder again if `gallery up` re-created the index empty (its
+    vectors or shards changed in mappings/): the index is derived from those files."""
+    index = load_index()
+    with es_client(settings) as es:
+        if not needs_republish(es, index):
+            return False
+    console.print(f"index {index.name} was re-created: publishing the watched folder again")
+    ingest(settings, settings.paths.watch_dir, wait=False, force=True, console=console)
+    with es_client(settings) as es:
+        republished(es, index)
+    return True
 
 
 def served_model_version(settings: Settings) -> str:

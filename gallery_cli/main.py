@@ -75,12 +75,17 @@ def _stack_settings(cluster: bool) -> Settings:
 @app.command()
 def up(cluster: ClusterFlag = False) -> None:
     """Install what is missing, start the servers, topics, index, connector, worker, watcher."""
+    from devstack.stack import status as stack_status
     from devstack.stack import up as stack_up
+    from gallery_cli.demo import republish_if_recreated
 
+    settings = _stack_settings(cluster)
     try:
-        state = stack_up(_stack_settings(cluster), console)
+        state = stack_up(settings, console)
     except StackError as exc:
         _fail(exc)
+    if republish_if_recreated(settings, console):
+        state = stack_status(settings)
     _print_status(state)
 
 
@@ -286,13 +291,13 @@ def bench_query(
         ),
     ] = "",
     shards: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="With --index-types: primary shards of each bench index (the product's "
-            "mapping has 1); on one node each shard's graph is searched on its own core.",
+            help="With --index-types: primary shards of each bench index (default: the "
+            "product mapping's); on one node each shard's graph is searched on its own core.",
         ),
-    ] = 1,
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Similar-by-id p50/p95 (ES and API, exact and kNN), recall@10, numpy and Annoy."""

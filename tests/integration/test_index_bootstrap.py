@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -72,7 +73,7 @@ def test_another_vector_size_recreates_the_index_empty_and_asks_for_a_republish(
     older = _with_embedding(spec, dims=spec.dims // 2)
     ensure_index(es, older)
     _one_doc(es, older, spec.dims // 2)
-    assert ensure_index(es, spec, recreate_on_new_vectors=True) is True
+    assert ensure_index(es, spec, recreate=True) is True
     assert es.count(index=spec.name)["count"] == 0
     assert needs_republish(es, spec)
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
@@ -90,7 +91,7 @@ def test_an_index_type_elasticsearch_cannot_convert_recreates_the_index(
     with pytest.raises(ComponentError, match="bbq_hnsw where the mapping asks for int8_hnsw"):
         ensure_index(es, newer)
     assert es.count(index=spec.name)["count"] == 1  # untouched without the local stack's leave
-    assert ensure_index(es, newer, recreate_on_new_vectors=True) is True
+    assert ensure_index(es, newer, recreate=True) is True
     assert needs_republish(es, spec) and es.count(index=spec.name)["count"] == 0
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     assert mapping["properties"][spec.vector_field]["index_options"]["type"] == "int8_hnsw"
@@ -125,3 +126,21 @@ def test_float_region_vectors_are_quantised_in_place_and_keep_the_documents(
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     vector = mapping["properties"][spec.region_path]["properties"]["vector"]
     assert vector["index_options"]["type"] == "int8_hnsw"
+
+
+def test_another_shard_count_keeps_the_index_in_production_and_rebuilds_it_locally(
+    es: Elasticsearch, spec: IndexSpec, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Elasticsearch cannot change an index's primary shards in place (mappings/ may)."""
+    older = replace(spec, settings={**spec.settings, "number_of_shards": 3})
+    ensure_index(es, older)
+    _one_doc(es, older, spec.dims)
+    with caplog.at_level(logging.WARNING, logger="devstack.bootstrap"):
+        assert ensure_index(es, spec) is False  # `gallery init`: the index keeps answering
+    assert "3 primary shard(s) where the mapping asks for" in caplog.text
+    assert es.count(index=spec.name)["count"] == 1 and not needs_republish(es, spec)
+    assert ensure_index(es, spec, recreate=True) is True  # the local stack: rebuilt
+    assert needs_republish(es, spec) and es.count(index=spec.name)["count"] == 0
+    live = es.indices.get_settings(index=spec.name)[spec.name]["settings"]["index"]
+    assert int(live["number_of_shards"]) == int(spec.settings["number_of_shards"])
+    assert ensure_index(es, spec, recreate=True) is False  # and then left alone

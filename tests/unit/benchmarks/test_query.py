@@ -129,12 +129,13 @@ def test_a_shard_count_variant_changes_only_the_shards_and_the_name() -> None:
     from benchmarks.query_index import bench_spec
     from gallery_core.contracts import load_index
 
-    product, spec = load_index(), bench_spec(1000, "bbq_hnsw", shards=2)
-    assert spec.name == "bench-vectors-1000-bbq-hnsw-2-shards"
-    assert spec.settings == {**product.settings, "number_of_shards": 2}
+    product, spec = load_index(), bench_spec(1000, "bbq_hnsw", shards=3)
+    assert spec.name == "bench-vectors-1000-bbq-hnsw-3-shards"
+    assert spec.settings == {**product.settings, "number_of_shards": 3}
     assert spec.mappings == bench_spec(1000, "bbq_hnsw").mappings
     # The product's own shard count names no variant.
-    assert bench_spec(1000, "bbq_hnsw", shards=1).name == "bench-vectors-1000-bbq-hnsw"
+    own = int(product.settings["number_of_shards"])
+    assert bench_spec(1000, "bbq_hnsw", shards=own).name == "bench-vectors-1000-bbq-hnsw"
 
 
 def test_offheap_sizing_follows_what_each_index_type_searches() -> None:
