@@ -136,9 +136,11 @@ class Probes:
         for url in urls:
             try:
                 self._get_any([url], "/", auth=auth)
-                answering.append(url)
+            except httpx.HTTPStatusError:
+                pass  # it answered, if only to say it cannot serve (a 503 without a master)
             except httpx.HTTPError:
                 continue
+            answering.append(url)
         if not answering:
             return Health(False, f"unreachable at {', '.join(urls)}: {error}")
         nodes = f"{len(answering)} of {len(urls)} node(s) answer ({', '.join(answering)})"

@@ -72,6 +72,18 @@ def test_elasticsearch_that_lost_its_master_is_told_from_nodes_that_are_down() -
     assert found.info == {"status": "no_master", "nodes": 1, "unassigned_shards": None}
 
 
+def test_a_node_that_answers_503_everywhere_without_a_master_still_counts_as_up() -> None:
+    """Any HTTP answer means the node is up. (On the local cluster with one of two nodes
+    killed, the status said "unreachable" while the other answered its health with a 503.)"""
+    no_master = httpx.Response(
+        503, json={"error": {"type": "master_not_discovered_exception"}, "status": 503}
+    )
+    routes = {"/_cluster/health": no_master, "/": no_master}
+    found = Probes(cluster_settings(), http=transport({"es-1"}, routes)).elasticsearch()
+    assert found.detail.startswith("no elected master: 1 of 2 node(s) answer (http://es-2:9201)")
+    assert found.info == {"status": "no_master", "nodes": 1, "unassigned_shards": None}
+
+
 def test_elasticsearch_health_failing_otherwise_is_not_called_a_lost_master() -> None:
     refused = httpx.Response(401, json={"error": {"type": "security_exception"}, "status": 401})
     root = httpx.Response(200, json={"name": "es-2"})
