@@ -169,7 +169,8 @@ def _shard_change(es: Elasticsearch, spec: IndexSpec) -> str | None:
 
 
 def needs_republish(es: Elasticsearch, spec: IndexSpec) -> bool:
-    """Was the index re-created empty for a new vector size (and not yet refilled)?"""
+    """Was the index re-created empty (vectors or shards it could not change in place) and
+    not yet refilled?"""
     meta = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"].get("_meta") or {}
     return bool(meta.get(REVECTORIZE_META))
 
