@@ -29,9 +29,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from rich.console import Console
 
-from devstack.bootstrap import needs_republish, republished
-from gallery_core.clients import es_client
-from gallery_core.contracts import load_index
+from gallery_cli.refill import republish_if_recreated
 from gallery_core.settings import Settings
 from gallery_core.sources.paths import PathRejected, artwork_id, relative_path
 from producer.ingest import (
@@ -43,7 +41,7 @@ from producer.ingest import (
 )
 from producer.walk import walk_images
 
-__all__ = ["MUSEUM", "OPENCLIPART", "populate_demo", "republish_if_recreated"]
+__all__ = ["MUSEUM", "OPENCLIPART", "populate_demo"]
 
 #: The real paintings' collection (the gallery's featured collection by default).
 MUSEUM = "museum"
@@ -183,20 +181,6 @@ def populate_demo(
         settings, expected, dlq_start, summary, timeout_s, console, model_version=version
     )
     return summary
-
-
-def republish_if_recreated(settings: Settings, console: Console) -> bool:
-    """Publish the watched folder again if `gallery up` re-created the index empty (its
-    vectors or shards changed in mappings/): the index is derived from those files."""
-    index = load_index()
-    with es_client(settings) as es:
-        if not needs_republish(es, index):
-            return False
-    console.print(f"index {index.name} was re-created: publishing the watched folder again")
-    ingest(settings, settings.paths.watch_dir, wait=False, force=True, console=console)
-    with es_client(settings) as es:
-        republished(es, index)
-    return True
 
 
 def served_model_version(settings: Settings) -> str:

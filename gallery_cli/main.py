@@ -77,7 +77,7 @@ def up(cluster: ClusterFlag = False) -> None:
     """Install what is missing, start the servers, topics, index, connector, worker, watcher."""
     from devstack.stack import status as stack_status
     from devstack.stack import up as stack_up
-    from gallery_cli.demo import republish_if_recreated
+    from gallery_cli.refill import republish_if_recreated
 
     settings = _stack_settings(cluster)
     try:
