@@ -11,9 +11,13 @@ Steps (`train_painting_model`):
    non-held-out openclipart, and the painted ones) and cache what the heads read: the
    pooled last feature map and the multi-depth channel statistics
    (``<cache_dir>/painting-features-*.npz``).
-4. **Region whitening**: centre and PCA-whiten the pooled features into `REGION_DIMS`
-   (eigenvalues shrunk by `WHITEN_SHRINK` x their mean so noise directions are not blown
-   up), set as the fixed ``whiten`` layer of the region vectors.
+4. **Region whitening**, learned from copies (`fit_learned_whitening`): a sample of the
+   training images is damaged twice by the training augmentation (`training.augment`:
+   crops, turns, colour, blur, downscale, noise, JPEG, text, small-source damage); the
+   pooled features of an image and of its copies should land together. The projection
+   first whitens what a copy changes (the covariance of the pairs' differences), then
+   keeps the `REGION_DIMS` directions in which different images differ most. Set as the
+   fixed ``whiten`` layer of the region vectors.
 5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
    unit length) as a cosine classifier (NormFace) over the painted images' style vectors
    and the generated styles: works of one hand cluster, whatever they show. A few hundred
@@ -25,6 +29,7 @@ The real paintings (`training.real_paintings`) are never used here.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -46,14 +51,14 @@ __all__ = [
     "PAINTING_VERSION",
     "PaintingRecipe",
     "backbone_features",
-    "fit_whitening",
+    "fit_learned_whitening",
     "train_painting_model",
 ]
 
 log = logging.getLogger(__name__)
 
 #: The shipped model's version and input side.
-PAINTING_VERSION: Final = "2026.12-1"
+PAINTING_VERSION: Final = "2026.12-3"
 PAINTING_INPUT_SIZE: Final = 224
 #: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
 WHITEN_SHRINK: Final = 0.1
@@ -65,6 +70,9 @@ class PaintingRecipe:
     style_steps: int = 800
     style_batch: int = 256
     learning_rate: float = 3e-3
+    #: Training images damaged for the region whitening, and copies made of each.
+    whiten_images: int = 6000
+    whiten_copies: int = 2
     stylize: StylizePlan = StylizePlan()
     seed: int = 0
 
@@ -111,19 +119,82 @@ def backbone_features(
     return np.concatenate(pooled).astype(np.float32), np.concatenate(stats).astype(np.float32)
 
 
-def fit_whitening(
-    features: npt.NDArray[np.float32], dims: int, shrink: float = WHITEN_SHRINK
+def fit_learned_whitening(
+    features: npt.NDArray[np.float32],
+    first: npt.NDArray[np.float32],
+    second: npt.NDArray[np.float32],
+    dims: int,
+    shrink: float = WHITEN_SHRINK,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """``(kernel (d, dims), bias (dims,))`` of centring + PCA whitening with shrinkage."""
-    mean = features.mean(axis=0)
-    centred = features - mean
-    cov = centred.T @ centred / max(1, len(features) - 1)
-    eigvals, eigvecs = np.linalg.eigh(cov.astype(np.float64))
-    order = np.argsort(eigvals)[::-1][:dims]
-    lam = eigvals[order] + shrink * float(eigvals.mean())
-    kernel = (eigvecs[:, order] / np.sqrt(lam)).astype(np.float32)
+    """``(kernel (d, dims), bias (dims,))`` of whitening learned from matching pairs.
+
+    ``first[i]`` and ``second[i]`` are features of one image (an original and a damaged
+    copy, or two copies); ``features`` are all the images the projection should spread.
+    The learned discriminative whitening of Radenović, Tolias and Chum ("Fine-tuning CNN
+    image retrieval with no human annotation", TPAMI 2018, section 3.4): whiten by the
+    pairs' difference covariance ``C_S`` (its eigenvalues shrunk by ``shrink`` x their
+    mean, so that a direction no copy moves is not blown up without bound), then rotate
+    onto the principal directions of the centred, whitened ``features`` and keep ``dims``.
+    Directions in which copies of one image move apart are damped; those in which
+    different images differ are kept.
+    """
+    if first.shape != second.shape or not len(first):
+        raise ValueError("first and second must be equally many matching rows")
+    mean = features.mean(axis=0).astype(np.float64)
+    diff = (first - second).astype(np.float64)
+    within = diff.T @ diff / len(diff)
+    lam, vec = np.linalg.eigh(within)
+    lam = np.maximum(lam, 0.0) + shrink * float(lam.mean())
+    inv_sqrt = (vec / np.sqrt(lam)) @ vec.T
+    spread = (features.astype(np.float64) - mean) @ inv_sqrt
+    between = spread.T @ spread / max(1, len(spread) - 1)
+    lam2, vec2 = np.linalg.eigh(between)
+    order = np.argsort(lam2)[::-1][:dims]
+    kernel = (inv_sqrt @ vec2[:, order]).astype(np.float32)
     bias = (-mean @ kernel).astype(np.float32)
     return kernel, bias
+
+
+def copy_pair_features(
+    model: Any,
+    images: npt.NDArray[np.uint8],
+    recipe: PaintingRecipe,
+    cache_dir: Path,
+    progress: Progress = no_progress,
+) -> npt.NDArray[np.float32]:
+    """``(1 + copies, n, 1280)``: pooled whole-picture features of a sample of ``images``
+    as they are, then of ``recipe.whiten_copies`` damaged copies of each (cached)."""
+    from training.augment import Augmenter
+
+    pick = np.sort(
+        np.random.default_rng(recipe.seed).choice(
+            len(images), min(recipe.whiten_images, len(images)), replace=False
+        )
+    )
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(str((images.shape, recipe.whiten_copies, recipe.seed)).encode())
+    digest.update(pick.tobytes())
+    digest.update(images[pick[:64]].tobytes())
+    path = cache_dir / f"painting-copies-{digest.hexdigest()}.npy"
+    if path.is_file():
+        return np.asarray(np.load(path), dtype=np.float32)
+    import tensorflow as tf
+
+    sample = images[pick]
+    views = [backbone_features(model, sample, progress=progress)[0]]
+    augmenter = Augmenter(recipe.input_size, seed=recipe.seed + 1)
+    for _ in range(recipe.whiten_copies):
+        damaged = np.concatenate(
+            [
+                np.asarray(augmenter(tf.constant(sample[start : start + 64])))
+                for start in range(0, len(sample), 64)
+            ]
+        )
+        views.append(backbone_features(model, damaged, progress=progress)[0])
+    out = np.stack(views).astype(np.float32)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
 
 
 def _cached_features(
@@ -206,7 +277,14 @@ def train_painting_model(
         ]
     )
     pooled, stats = _cached_features(model, everything, cache_dir, progress)
-    kernel, bias = fit_whitening(pooled, REGION_DIMS)
+    copies = copy_pair_features(model, data.images, recipe, cache_dir, progress)
+    pairs = list(itertools.combinations(range(len(copies)), 2))
+    kernel, bias = fit_learned_whitening(
+        copies.reshape(-1, copies.shape[-1]),
+        np.concatenate([copies[a] for a, _ in pairs]),
+        np.concatenate([copies[b] for _, b in pairs]),
+        REGION_DIMS,
+    )
     model.get_layer("whiten").set_weights([kernel, bias])
     # One label space: the painted images' style vectors, then the generated styles.
     n_painted = int(painted_labels.max()) + 1
@@ -239,7 +317,10 @@ def train_painting_model(
             "input_size": recipe.input_size,
             "region_dims": REGION_DIMS,
             "style_dims": STYLE_DIMS,
+            "whiten": "learned from copies (Radenović et al. 2018)",
             "whiten_shrink": WHITEN_SHRINK,
+            "whiten_images": recipe.whiten_images,
+            "whiten_copies": recipe.whiten_copies,
             "style_steps": recipe.style_steps,
             "style_batch": recipe.style_batch,
             "stylize": asdict(recipe.stylize),
