@@ -95,6 +95,14 @@ def train(
             "gallery_core/model/weights/default.keras.",
         ),
     ] = False,
+    whiten_copies: Annotated[
+        bool,
+        typer.Option(
+            "--whiten-from-copies",
+            help="With --default: learn the region whitening from damaged copies instead of "
+            "PCA (better exact copy search; not shipped: see the model README's Attempts).",
+        ),
+    ] = False,
     folder: Annotated[
         Path | None,
         typer.Option(help="Folder-per-class tree (WikiArt layout: <folder>/<style>/*.jpg)."),
@@ -187,7 +195,9 @@ def train(
     from training.train import train as run_training
 
     if default:
-        _train_painting_default(out or DEFAULT_MODEL_PATH, version, seed, as_json)
+        _train_painting_default(
+            out or DEFAULT_MODEL_PATH, version, seed, as_json, whiten_from_copies=whiten_copies
+        )
         return
     size = size or INPUT_SIZE
     cfg = TrainConfig(
@@ -296,7 +306,9 @@ def train(
     _emit(summary, as_json, [table])
 
 
-def _train_painting_default(out: Path, version: str, seed: int, as_json: bool) -> None:
+def _train_painting_default(
+    out: Path, version: str, seed: int, as_json: bool, *, whiten_from_copies: bool = False
+) -> None:
     """The shipped model: `training.painting_recipe` on the recipe's data."""
     from training import recipe
     from training.painting_recipe import (
@@ -305,7 +317,7 @@ def _train_painting_default(out: Path, version: str, seed: int, as_json: bool) -
         train_painting_model,
     )
 
-    plan = PaintingRecipe(seed=seed)
+    plan = PaintingRecipe(seed=seed, whiten_from_copies=whiten_from_copies)
     with _progress() as progress:
         track = _tracker(progress)
         data, notes = recipe.train_set(plan.input_size, progress=track)

@@ -11,13 +11,13 @@ Steps (`train_painting_model`):
    non-held-out openclipart, and the painted ones) and cache what the heads read: the
    pooled last feature map and the multi-depth channel statistics
    (``<cache_dir>/painting-features-*.npz``).
-4. **Region whitening**, learned from copies (`fit_learned_whitening`): a sample of the
-   training images is damaged twice by the training augmentation (`training.augment`:
-   crops, turns, colour, blur, downscale, noise, JPEG, text, small-source damage); the
-   pooled features of an image and of its copies should land together. The projection
-   first whitens what a copy changes (the covariance of the pairs' differences), then
-   keeps the `REGION_DIMS` directions in which different images differ most. Set as the
-   fixed ``whiten`` layer of the region vectors.
+4. **Region whitening**: centre and PCA-whiten the pooled features into `REGION_DIMS`
+   (eigenvalues shrunk by `WHITEN_SHRINK` x their mean so noise directions are not blown
+   up), set as the fixed ``whiten`` layer of the region vectors. With
+   ``whiten_from_copies`` (`gallery train --default --whiten-from-copies`; not the shipped
+   model) the whitening is learned from damaged copies instead (`fit_learned_whitening`):
+   better copy recall in exact search, but with the index's int8 region vectors a
+   detail crop found the wrong work in kNN mode (model README, Attempts).
 5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
    unit length) as a cosine classifier (NormFace) over the painted images' style vectors
    and the generated styles: works of one hand cluster, whatever they show. A few hundred
@@ -52,13 +52,14 @@ __all__ = [
     "PaintingRecipe",
     "backbone_features",
     "fit_learned_whitening",
+    "fit_whitening",
     "train_painting_model",
 ]
 
 log = logging.getLogger(__name__)
 
 #: The shipped model's version and input side.
-PAINTING_VERSION: Final = "2026.12-3"
+PAINTING_VERSION: Final = "2026.12-1"
 PAINTING_INPUT_SIZE: Final = 224
 #: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
 WHITEN_SHRINK: Final = 0.1
@@ -70,7 +71,9 @@ class PaintingRecipe:
     style_steps: int = 800
     style_batch: int = 256
     learning_rate: float = 3e-3
-    #: Training images damaged for the region whitening, and copies made of each.
+    #: Learn the region whitening from damaged copies (`fit_learned_whitening`) instead
+    #: of PCA; then ``whiten_images`` training images are damaged ``whiten_copies`` times.
+    whiten_from_copies: bool = False
     whiten_images: int = 6000
     whiten_copies: int = 2
     stylize: StylizePlan = StylizePlan()
@@ -117,6 +120,21 @@ def backbone_features(
         stats.append(np.asarray(s))
         tick(len(images[start : start + batch]))
     return np.concatenate(pooled).astype(np.float32), np.concatenate(stats).astype(np.float32)
+
+
+def fit_whitening(
+    features: npt.NDArray[np.float32], dims: int, shrink: float = WHITEN_SHRINK
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """``(kernel (d, dims), bias (dims,))`` of centring + PCA whitening with shrinkage."""
+    mean = features.mean(axis=0)
+    centred = features - mean
+    cov = centred.T @ centred / max(1, len(features) - 1)
+    eigvals, eigvecs = np.linalg.eigh(cov.astype(np.float64))
+    order = np.argsort(eigvals)[::-1][:dims]
+    lam = eigvals[order] + shrink * float(eigvals.mean())
+    kernel = (eigvecs[:, order] / np.sqrt(lam)).astype(np.float32)
+    bias = (-mean @ kernel).astype(np.float32)
+    return kernel, bias
 
 
 def fit_learned_whitening(
@@ -277,14 +295,23 @@ def train_painting_model(
         ]
     )
     pooled, stats = _cached_features(model, everything, cache_dir, progress)
-    copies = copy_pair_features(model, data.images, recipe, cache_dir, progress)
-    pairs = list(itertools.combinations(range(len(copies)), 2))
-    kernel, bias = fit_learned_whitening(
-        copies.reshape(-1, copies.shape[-1]),
-        np.concatenate([copies[a] for a, _ in pairs]),
-        np.concatenate([copies[b] for _, b in pairs]),
-        REGION_DIMS,
-    )
+    whitening: dict[str, Any] = {}
+    if recipe.whiten_from_copies:
+        copies = copy_pair_features(model, data.images, recipe, cache_dir, progress)
+        pairs = list(itertools.combinations(range(len(copies)), 2))
+        kernel, bias = fit_learned_whitening(
+            copies.reshape(-1, copies.shape[-1]),
+            np.concatenate([copies[a] for a, _ in pairs]),
+            np.concatenate([copies[b] for _, b in pairs]),
+            REGION_DIMS,
+        )
+        whitening = {
+            "whiten": "learned from copies (Radenović et al. 2018)",
+            "whiten_images": recipe.whiten_images,
+            "whiten_copies": recipe.whiten_copies,
+        }
+    else:
+        kernel, bias = fit_whitening(pooled, REGION_DIMS)
     model.get_layer("whiten").set_weights([kernel, bias])
     # One label space: the painted images' style vectors, then the generated styles.
     n_painted = int(painted_labels.max()) + 1
@@ -317,10 +344,8 @@ def train_painting_model(
             "input_size": recipe.input_size,
             "region_dims": REGION_DIMS,
             "style_dims": STYLE_DIMS,
-            "whiten": "learned from copies (Radenović et al. 2018)",
             "whiten_shrink": WHITEN_SHRINK,
-            "whiten_images": recipe.whiten_images,
-            "whiten_copies": recipe.whiten_copies,
+            **whitening,
             "style_steps": recipe.style_steps,
             "style_batch": recipe.style_batch,
             "stylize": asdict(recipe.stylize),
