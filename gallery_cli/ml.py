@@ -326,7 +326,11 @@ def _train_painting_default(
             notes,
             recipe=plan,
             cache_dir=recipe.DEFAULT_CACHE_DIR,
-            version=version if version != "dev" else PAINTING_VERSION,
+            # Another whitening is another model: its own version, so that installing it
+            # re-vectorizes what the shipped one indexed (`gallery demo`'s version check).
+            version=version
+            if version != "dev"
+            else PAINTING_VERSION + ("+copies" if whiten_from_copies else ""),
             progress=track,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
