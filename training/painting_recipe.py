@@ -176,12 +176,14 @@ def fit_learned_whitening(
 def copy_pair_features(
     model: Any,
     images: npt.NDArray[np.uint8],
+    pooled: npt.NDArray[np.float32],
     recipe: PaintingRecipe,
     cache_dir: Path,
     progress: Progress = no_progress,
 ) -> npt.NDArray[np.float32]:
     """``(1 + copies, n, 1280)``: pooled whole-picture features of a sample of ``images``
-    as they are, then of ``recipe.whiten_copies`` damaged copies of each (cached)."""
+    as they are (rows of ``pooled``, already computed for ``images``), then of
+    ``recipe.whiten_copies`` damaged copies of each (cached)."""
     from training.augment import Augmenter
 
     pick = np.sort(
@@ -199,7 +201,7 @@ def copy_pair_features(
     import tensorflow as tf
 
     sample = images[pick]
-    views = [backbone_features(model, sample, progress=progress)[0]]
+    views = [pooled[pick]]
     augmenter = Augmenter(recipe.input_size, seed=recipe.seed + 1)
     for _ in range(recipe.whiten_copies):
         damaged = np.concatenate(
@@ -297,7 +299,10 @@ def train_painting_model(
     pooled, stats = _cached_features(model, everything, cache_dir, progress)
     whitening: dict[str, Any] = {}
     if recipe.whiten_from_copies:
-        copies = copy_pair_features(model, data.images, recipe, cache_dir, progress)
+        # `everything` starts with `data`, so its first rows are the originals' features.
+        copies = copy_pair_features(
+            model, data.images, pooled[: len(data)], recipe, cache_dir, progress
+        )
         pairs = list(itertools.combinations(range(len(copies)), 2))
         kernel, bias = fit_learned_whitening(
             copies.reshape(-1, copies.shape[-1]),
