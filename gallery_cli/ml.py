@@ -95,12 +95,12 @@ def train(
             "gallery_core/model/weights/default.keras.",
         ),
     ] = False,
-    whiten_copies: Annotated[
+    whiten_pca: Annotated[
         bool,
         typer.Option(
-            "--whiten-from-copies",
-            help="With --default: learn the region whitening from damaged copies instead of "
-            "PCA (better exact copy search; not shipped: see the model README's Attempts).",
+            "--whiten-pca",
+            help="With --default: fit the region whitening by PCA instead of learning it from "
+            "damaged copies (the earlier 2026.12-1; see the model README's Attempts).",
         ),
     ] = False,
     folder: Annotated[
@@ -196,7 +196,7 @@ def train(
 
     if default:
         _train_painting_default(
-            out or DEFAULT_MODEL_PATH, version, seed, as_json, whiten_from_copies=whiten_copies
+            out or DEFAULT_MODEL_PATH, version, seed, as_json, whiten_from_copies=not whiten_pca
         )
         return
     size = size or INPUT_SIZE
@@ -307,7 +307,7 @@ def train(
 
 
 def _train_painting_default(
-    out: Path, version: str, seed: int, as_json: bool, *, whiten_from_copies: bool = False
+    out: Path, version: str, seed: int, as_json: bool, *, whiten_from_copies: bool = True
 ) -> None:
     """The shipped model: `training.painting_recipe` on the recipe's data."""
     from training import recipe
@@ -330,7 +330,7 @@ def _train_painting_default(
             # re-vectorizes what the shipped one indexed (`gallery demo`'s version check).
             version=version
             if version != "dev"
-            else PAINTING_VERSION + ("+copies" if whiten_from_copies else ""),
+            else PAINTING_VERSION + ("" if whiten_from_copies else "+pca"),
             progress=track,
         )
     out.parent.mkdir(parents=True, exist_ok=True)

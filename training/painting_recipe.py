@@ -11,13 +11,15 @@ Steps (`train_painting_model`):
    non-held-out openclipart, and the painted ones) and cache what the heads read: the
    pooled last feature map and the multi-depth channel statistics
    (``<cache_dir>/painting-features-*.npz``).
-4. **Region whitening**: centre and PCA-whiten the pooled features into `REGION_DIMS`
-   (eigenvalues shrunk by `WHITEN_SHRINK` x their mean so noise directions are not blown
-   up), set as the fixed ``whiten`` layer of the region vectors. With
-   ``whiten_from_copies`` (`gallery train --default --whiten-from-copies`; not the shipped
-   model) the whitening is learned from damaged copies instead (`fit_learned_whitening`):
-   better copy recall in exact search, but with the index's int8 region vectors a
-   detail crop found the wrong work in kNN mode (model README, Attempts).
+4. **Region whitening**, learned from copies (`fit_learned_whitening`): a sample of the
+   training images is damaged twice by the training augmentation (`training.augment`:
+   crops, turns, colour, blur, downscale, noise, JPEG, text, small-source damage); the
+   pooled features of an image and of its copies should land together. The projection
+   first whitens what a copy changes (the covariance of the pairs' differences), then
+   keeps the `REGION_DIMS` directions in which different images differ most. Set as the
+   fixed ``whiten`` layer of the region vectors. ``whiten_from_copies=False``
+   (`gallery train --default --whiten-pca`) fits plain PCA whitening instead (`fit_whitening`,
+   the earlier `2026.12-1`).
 5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
    unit length) as a cosine classifier (NormFace) over the painted images' style vectors
    and the generated styles: works of one hand cluster, whatever they show. A few hundred
@@ -59,7 +61,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The shipped model's version and input side.
-PAINTING_VERSION: Final = "2026.12-1"
+PAINTING_VERSION: Final = "2026.12-3"
 PAINTING_INPUT_SIZE: Final = 224
 #: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
 WHITEN_SHRINK: Final = 0.1
@@ -71,9 +73,9 @@ class PaintingRecipe:
     style_steps: int = 800
     style_batch: int = 256
     learning_rate: float = 3e-3
-    #: Learn the region whitening from damaged copies (`fit_learned_whitening`) instead
-    #: of PCA; then ``whiten_images`` training images are damaged ``whiten_copies`` times.
-    whiten_from_copies: bool = False
+    #: Learn the region whitening from damaged copies (`fit_learned_whitening`; else PCA):
+    #: ``whiten_images`` training images are damaged ``whiten_copies`` times each.
+    whiten_from_copies: bool = True
     whiten_images: int = 6000
     whiten_copies: int = 2
     stylize: StylizePlan = StylizePlan()

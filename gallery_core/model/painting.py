@@ -15,11 +15,12 @@ One forward pass per image gives two things (`make_painting_model`):
 
 * ``regions`` (``1 + REGION_GRID**2`` vectors of `REGION_DIMS`): the whole picture and
   its `REGION_GRID` x `REGION_GRID` regions of `REGION_SIDE` of each side, average-pooled
-  from the same feature map (`RegionPooling`, fixed area weights), centred and
-  PCA-whitened (a fixed ``whiten`` layer fitted on the training images; whitening is the
-  classic step that makes CNN features good at finding the same object) and
-  L2-normalised. The index keeps them in a nested field, so that a detail, or a photo of
-  the work in a frame, finds the work (`gallery_core.model.views`).
+  from the same feature map (`RegionPooling`, fixed area weights), projected by a fixed
+  ``whiten`` layer (whitening learned from damaged copies of the training images, so
+  that what a copy changes is damped and what tells works apart is kept:
+  `training.painting_recipe.fit_learned_whitening`) and L2-normalised. The index keeps
+  them in a nested field, so that a detail, or a photo of the work in a frame, finds the
+  work (`gallery_core.model.views`).
 
 The input is what `to_model_input` gives every model (the centre square, resized), so the
 regions cover that square; a detail keeping 60 % of each side of a 4:3 picture still

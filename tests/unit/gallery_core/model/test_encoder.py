@@ -96,6 +96,11 @@ def test_shipped_default_model_is_the_one_the_recipe_trains() -> None:
     assert training["recipe"] == "painting" and training["seed"] == recipe.seed
     assert (training["region_dims"], training["style_dims"]) == (REGION_DIMS, STYLE_DIMS)
     assert training["stylize"] == asdict(recipe.stylize)
+    assert recipe.whiten_from_copies and training["whiten"].startswith("learned from copies")
+    assert (training["whiten_images"], training["whiten_copies"]) == (
+        recipe.whiten_images,
+        recipe.whiten_copies,
+    )
     assert (training["style_steps"], training["style_batch"]) == (
         recipe.style_steps,
         recipe.style_batch,
