@@ -74,3 +74,17 @@ def test_single_broker_replication_keeps_topics_writable() -> None:
 
 def test_every_worker_process_can_own_a_partition() -> None:
     assert Settings(_env_file=None).worker.processes <= load_topics().images.partitions
+
+
+def test_quantised_vector_fields_rescore_their_candidates_with_the_float_vectors() -> None:
+    """int8 region vectors alone let a detail crop find the wrong painting in kNN mode
+    (`tests/integration/test_photo_search.py`); rescoring with the float vectors fixed it."""
+    properties = load_index().mappings["properties"]
+    fields = {
+        "embedding": properties["embedding"],
+        "regions.vector": properties["regions"]["properties"]["vector"],
+    }
+    for name, field in fields.items():
+        options = field["index_options"]
+        assert options["type"].startswith(("int8_", "int4_", "bbq_")), name
+        assert options["rescore_vector"]["oversample"] >= 2, name
