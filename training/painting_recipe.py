@@ -19,8 +19,8 @@ Steps (`train_painting_model`):
    first whitens what a copy changes (the covariance of the pairs' differences), then
    keeps the `REGION_DIMS` directions in which different images differ most. Set as the
    fixed ``whiten`` layer of the region vectors. ``whiten_from_copies=False``
-   (`gallery train --default --whiten-pca`) fits plain PCA whitening instead (`fit_whitening`,
-   the earlier `2026.12-1`).
+   (`gallery train --default --whiten-pca`) fits plain PCA whitening instead (`fit_whitening`),
+   as `2026.12-1` did.
 5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
    unit length) as a cosine classifier (NormFace) over the painted images' style vectors
    and the generated styles: works of one hand cluster, whatever they show. A few hundred
