@@ -99,8 +99,8 @@ def train(
         bool,
         typer.Option(
             "--whiten-pca",
-            help="With --default: fit the region whitening by PCA, as 2026.12-1 did, instead of "
-            "learning it from damaged copies (see the model README's Attempts).",
+            help="With --default: fit the region whitening by PCA instead of learning it from "
+            "damaged copies (the earlier 2026.12-1; see the model README's Attempts).",
         ),
     ] = False,
     folder: Annotated[

@@ -111,13 +111,22 @@ def test_an_index_type_elasticsearch_converts_in_place_keeps_the_documents(
     assert mapping["properties"][spec.vector_field]["index_options"]["type"] == "bbq_hnsw"
 
 
+def region_options_of(spec: IndexSpec) -> dict[str, Any]:
+    options: dict[str, Any] = spec.mappings["properties"][spec.region_path]["properties"][
+        "vector"
+    ]["index_options"]
+    return options
+
+
 def test_float_region_vectors_are_quantised_in_place_and_keep_the_documents(
     es: Elasticsearch, spec: IndexSpec
 ) -> None:
     """Indexes made before the region vectors were int8_hnsw convert on `gallery up`."""
     older_mappings = copy.deepcopy(spec.mappings)
     region = older_mappings["properties"][spec.region_path]["properties"]["vector"]
-    region["index_options"] = {**region["index_options"], "type": "hnsw"}
+    # A float index had no rescoring (Elasticsearch takes rescore_vector on quantised types only).
+    options = {k: v for k, v in region["index_options"].items() if k != "rescore_vector"}
+    region["index_options"] = {**options, "type": "hnsw"}
     older = replace(spec, mappings=older_mappings)
     ensure_index(es, older)
     _one_doc(es, older, spec.dims)
@@ -126,6 +135,7 @@ def test_float_region_vectors_are_quantised_in_place_and_keep_the_documents(
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     vector = mapping["properties"][spec.region_path]["properties"]["vector"]
     assert vector["index_options"]["type"] == "int8_hnsw"
+    assert vector["index_options"].get("rescore_vector") == region_options_of(spec)["rescore_vector"]
 
 
 def test_another_shard_count_keeps_the_index_in_production_and_rebuilds_it_locally(
