@@ -112,9 +112,8 @@ def test_an_index_type_elasticsearch_converts_in_place_keeps_the_documents(
 
 
 def region_options_of(spec: IndexSpec) -> dict[str, Any]:
-    options: dict[str, Any] = spec.mappings["properties"][spec.region_path]["properties"][
-        "vector"
-    ]["index_options"]
+    region = spec.mappings["properties"][spec.region_path]["properties"]["vector"]
+    options: dict[str, Any] = region["index_options"]
     return options
 
 
@@ -135,7 +134,9 @@ def test_float_region_vectors_are_quantised_in_place_and_keep_the_documents(
     mapping = es.indices.get_mapping(index=spec.name)[spec.name]["mappings"]
     vector = mapping["properties"][spec.region_path]["properties"]["vector"]
     assert vector["index_options"]["type"] == "int8_hnsw"
-    assert vector["index_options"].get("rescore_vector") == region_options_of(spec)["rescore_vector"]
+    assert (
+        vector["index_options"].get("rescore_vector") == region_options_of(spec)["rescore_vector"]
+    )
 
 
 def test_another_shard_count_keeps_the_index_in_production_and_rebuilds_it_locally(
