@@ -311,11 +311,7 @@ def _train_painting_default(
 ) -> None:
     """The shipped model: `training.painting_recipe` on the recipe's data."""
     from training import recipe
-    from training.painting_recipe import (
-        PAINTING_VERSION,
-        PaintingRecipe,
-        train_painting_model,
-    )
+    from training.painting_recipe import PaintingRecipe, train_painting_model
 
     plan = PaintingRecipe(seed=seed, whiten_from_copies=whiten_from_copies)
     with _progress() as progress:
@@ -326,11 +322,7 @@ def _train_painting_default(
             notes,
             recipe=plan,
             cache_dir=recipe.DEFAULT_CACHE_DIR,
-            # Another whitening is another model: its own version, so that installing it
-            # re-vectorizes what the shipped one indexed (`gallery demo`'s version check).
-            version=version
-            if version != "dev"
-            else PAINTING_VERSION + ("" if whiten_from_copies else "+pca"),
+            version=version if version != "dev" else plan.version,
             progress=track,
         )
     out.parent.mkdir(parents=True, exist_ok=True)

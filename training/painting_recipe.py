@@ -81,6 +81,12 @@ class PaintingRecipe:
     stylize: StylizePlan = StylizePlan()
     seed: int = 0
 
+    @property
+    def version(self) -> str:
+        """The model version this recipe builds: another whitening is another model, so
+        installing it re-vectorizes what the shipped one indexed."""
+        return PAINTING_VERSION + ("" if self.whiten_from_copies else "+pca")
+
 
 def load_imagenet_backbone(model: Any) -> str:
     """Load the converted ImageNet weights into ``model``'s Lite0 layers and freeze them."""
