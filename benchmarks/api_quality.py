@@ -158,7 +158,10 @@ def evaluate_through_api(
         found = 0
         for j, work in enumerate(works):
             with Image.open(watch_dir / work["path"]) as img:
-                photo = perturb(img.convert("RGB"), family, zlib.crc32(f"{family}/{j}".encode()))
+                # Seeded by the work's path, not its place in the listing (which follows
+                # ingestion time): each work gets the same photo in every run.
+                seed = zlib.crc32(f"{family}/{work['path']}".encode())
+                photo = perturb(img.convert("RGB"), family, seed)
             buf = io.BytesIO()
             photo.save(buf, format="JPEG", quality=92)
             top = _upload(client, buf.getvalue(), report)

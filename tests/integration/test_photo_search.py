@@ -123,4 +123,11 @@ def test_gallery_eval_through_the_api_measures_the_collection_in_the_mode_asked(
     report = evaluate_through_api(client, root, collection, families=["dim_noise"], mode=mode)
     assert (report.works, report.mode) == (WORKS, mode.value)
     assert 0 <= report.artist_queries <= WORKS and 0.0 <= report.same_artist_hit_at_10 <= 1.0
-    assert report.copy_recall_at_1 == {"dim_noise": 1.0}
+    # One miss in 8 is allowed, not two: the full evaluation misses 1-3 of the 195 real
+    # paintings' dim-light + noise photos (0.5-1.5 %), and one of the 8 here is such a case
+    # (met-39668 "Old Trees, Level Distance", faint ink on silk: dimmed, it comes close to
+    # dark pictures of bare trees; over the demo's index, "The Forest in Winter at Sunset"
+    # comes first for 5 of 8 seeds). At a 1.5 % miss rate, 8 of 8 fails 11 % of runs;
+    # 7 of 8, 0.6 %.
+    assert list(report.copy_recall_at_1) == ["dim_noise"]
+    assert report.copy_recall_at_1["dim_noise"] >= 7 / WORKS
