@@ -9,7 +9,8 @@ Steps (`train_painting_model`):
    the same style vector on different contents is "one hand").
 3. Run the backbone once over all training images (generated styles, seed 0, the
    non-held-out openclipart, and the painted ones) and cache what the heads read: the
-   pooled last feature map and the multi-depth channel statistics
+   whole-picture region features (the last map and the maps at strides 32 and 16,
+   average-pooled) and the multi-depth channel statistics
    (``<cache_dir>/painting-features-*.npz``).
 4. **Region whitening**, learned from copies (`fit_learned_whitening`): a sample of the
    training images is damaged twice by the training augmentation (`training.augment`:
@@ -18,8 +19,8 @@ Steps (`train_painting_model`):
    first whitens what a copy changes (the covariance of the pairs' differences), then
    keeps the `REGION_DIMS` directions in which different images differ most. Set as the
    fixed ``whiten`` layer of the region vectors. ``whiten_from_copies=False``
-   (`gallery train --default --whiten-pca`) fits plain PCA whitening instead (`fit_whitening`,
-   the earlier `2026.12-1`).
+   (`gallery train --default --whiten-pca`) fits plain PCA whitening instead (`fit_whitening`),
+   as `2026.12-1` did.
 5. **Style projection**: train ``style_projection`` (channel statistics -> `STYLE_DIMS`,
    unit length) as a cosine classifier (NormFace) over the painted images' style vectors
    and the generated styles: works of one hand cluster, whatever they show. A few hundred
@@ -42,7 +43,12 @@ import numpy as np
 import numpy.typing as npt
 
 from gallery_core.model.card import ModelCard
-from gallery_core.model.painting import STYLE_STATS_LAYER, make_painting_model
+from gallery_core.model.painting import (
+    REGION_DEPTHS,
+    REGION_FEATURES_LAYER,
+    STYLE_STATS_LAYER,
+    make_painting_model,
+)
 from gallery_core.model.spec import REGION_DIMS, STYLE_DIMS
 from training.datasets import ArrayDataset
 from training.progress import Progress, no_progress
@@ -61,7 +67,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The shipped model's version and input side.
-PAINTING_VERSION: Final = "2026.12-3"
+PAINTING_VERSION: Final = "2026.12-4"
 PAINTING_INPUT_SIZE: Final = 224
 #: Eigenvalue shrinkage of the whitening, as a share of the mean eigenvalue.
 WHITEN_SHRINK: Final = 0.1
@@ -107,13 +113,17 @@ def load_imagenet_backbone(model: Any) -> str:
 def backbone_features(
     model: Any, images: npt.NDArray[np.uint8], *, batch: int = 32, progress: Progress = no_progress
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """``(pooled last map (n, 1280), channel statistics (n, s))`` of the frozen backbone."""
+    """``(whole-picture region features (n, REGION_FEATURE_DIMS), channel statistics (n, s))``
+    of the frozen backbone: what the ``whiten`` and ``style_projection`` layers read."""
     import keras
     import tensorflow as tf
 
     sub = keras.Model(
         model.inputs,
-        [model.get_layer("region_pool").output, model.get_layer(STYLE_STATS_LAYER).output],
+        [
+            model.get_layer(REGION_FEATURES_LAYER).output,
+            model.get_layer(STYLE_STATS_LAYER).output,
+        ],
     )
     size = images.shape[1]
     fn = tf.function(
@@ -189,8 +199,8 @@ def copy_pair_features(
     cache_dir: Path,
     progress: Progress = no_progress,
 ) -> npt.NDArray[np.float32]:
-    """``(1 + copies, n, 1280)``: pooled whole-picture features of a sample of ``images``
-    as they are (rows of ``pooled``, already computed for ``images``), then of
+    """``(1 + copies, n, REGION_FEATURE_DIMS)``: whole-picture region features of a sample
+    of ``images`` as they are (rows of ``pooled``, already computed for ``images``), then of
     ``recipe.whiten_copies`` damaged copies of each (cached)."""
     from training.augment import Augmenter
 
@@ -200,7 +210,7 @@ def copy_pair_features(
         )
     )
     digest = hashlib.blake2b(digest_size=8)
-    digest.update(str((images.shape, recipe.whiten_copies, recipe.seed)).encode())
+    digest.update(str((images.shape, recipe.whiten_copies, recipe.seed, REGION_DEPTHS)).encode())
     digest.update(pick.tobytes())
     digest.update(images[pick[:64]].tobytes())
     path = cache_dir / f"painting-copies-{digest.hexdigest()}.npy"
@@ -229,7 +239,7 @@ def _cached_features(
     model: Any, data: ArrayDataset, cache_dir: Path, progress: Progress
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     digest = hashlib.blake2b(digest_size=8)
-    digest.update(str(data.images.shape).encode())
+    digest.update(str((data.images.shape, REGION_DEPTHS)).encode())
     digest.update("\n".join(data.ids).encode())
     path = cache_dir / f"painting-features-{digest.hexdigest()}.npz"
     if path.is_file():

@@ -15,7 +15,9 @@ One forward pass per image gives two things (`make_painting_model`):
 
 * ``regions`` (``1 + REGION_GRID**2`` vectors of `REGION_DIMS`): the whole picture and
   its `REGION_GRID` x `REGION_GRID` regions of `REGION_SIDE` of each side, average-pooled
-  from the same feature map (`RegionPooling`, fixed area weights), projected by a fixed
+  (`RegionPooling`, fixed area weights) from three depths of the same pass (`REGION_DEPTHS`:
+  the last map and the last blocks at strides 32 and 16, `REGION_FEATURE_DIMS` in all:
+  the shallower maps keep more of what blur and downscaling leave), projected by a fixed
   ``whiten`` layer (whitening learned from damaged copies of the training images, so
   that what a copy changes is damped and what tells works apart is kept:
   `training.painting_recipe.fit_learned_whitening`) and L2-normalised. The index keeps
@@ -38,6 +40,7 @@ from keras import layers
 
 from gallery_core.model.build import WeightedJoin
 from gallery_core.model.efficientnet_lite import (
+    ENDPOINT_CHANNELS,
     HEAD_CHANNELS,
     efficientnet_lite0,
     lite_preprocessing,
@@ -49,6 +52,9 @@ __all__ = [
     "CONTENT_DIMS",
     "EMBEDDING_SHARES",
     "REGIONS_LAYER",
+    "REGION_DEPTHS",
+    "REGION_FEATURES_LAYER",
+    "REGION_FEATURE_DIMS",
     "STYLE_DEPTHS",
     "STYLE_DIMS",
     "ChannelStats",
@@ -65,6 +71,13 @@ EMBEDDING_SHARES: Final = (0.5, 0.5)
 STYLE_DEPTHS: Final = ("stride8", "stride16", "stride32")
 #: Name of the regions output.
 REGIONS_LAYER: Final = "regions"
+#: Lite0 feature maps the region vectors are pooled from, and the pooled width: the
+#: whitening learned from copies on all three found held-out clip-art copies more often
+#: than on the last map alone (recall@1 0.859 against 0.837; model README, Attempts).
+REGION_DEPTHS: Final = ("head", "stride32", "stride16")
+REGION_FEATURE_DIMS: Final = sum(ENDPOINT_CHANNELS[d] for d in REGION_DEPTHS)
+#: The pooled region features before the ``whiten`` layer (what the recipe fits it on).
+REGION_FEATURES_LAYER: Final = "region_features"
 CONTENT_LAYER: Final = "content"
 STYLE_LAYER: Final = "style"
 STYLE_STATS_LAYER: Final = "style_stats"
@@ -138,8 +151,14 @@ def make_painting_model(input_size: int, *, name: str = "painting_embedding") ->
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="image")
     x = lite_preprocessing()(inputs)  # casts the uint8 input to float
     features = efficientnet_lite0(x, padding="conv")
-    pooled = RegionPooling(input_size // 32, name="region_pool")(features["head"])
-    regions = layers.Dense(REGION_DIMS, name="whiten")(pooled)
+    grid = input_size // 32
+    pooled = RegionPooling(grid, name="region_pool")(features["head"])
+    deeper = [
+        RegionPooling(int(features[d].shape[1]), name=f"region_pool_{d}")(features[d])
+        for d in REGION_DEPTHS[1:]
+    ]
+    region_features = layers.Concatenate(name=REGION_FEATURES_LAYER)([pooled, *deeper])
+    regions = layers.Dense(REGION_DIMS, name="whiten")(region_features)
     regions = layers.UnitNormalization(axis=-1, name=REGIONS_LAYER)(regions)
     content = layers.Cropping1D((0, REGION_GRID**2), name="whole_picture")(pooled)
     content = layers.Flatten(name="whole_picture_flat")(content)

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from gallery_core.model.painting import (
+    REGION_DEPTHS,
+    REGION_FEATURE_DIMS,
+    REGION_FEATURES_LAYER,
     ChannelStats,
     RegionPooling,
     make_painting_model,
@@ -54,6 +57,26 @@ def test_the_model_gives_a_unit_embedding_and_unit_region_vectors() -> None:
     assert out["regions"].shape == (2, 1 + REGION_GRID**2, REGION_DIMS)
     assert np.allclose(np.linalg.norm(out["embedding"], axis=1), 1.0, atol=1e-5)
     assert np.allclose(np.linalg.norm(out["regions"], axis=2), 1.0, atol=1e-5)
+
+
+def test_region_features_pool_the_same_boxes_at_every_depth() -> None:
+    import keras
+
+    model = make_painting_model(64)
+    maps = {d: model.get_layer(f"region_pool_{d}").input for d in REGION_DEPTHS[1:]}
+    probe = keras.Model(
+        model.inputs, [model.get_layer(REGION_FEATURES_LAYER).output, *maps.values()]
+    )
+    images = np.random.default_rng(3).integers(0, 256, (2, 64, 64, 3), np.uint8)
+    features, *deeper = (np.asarray(x) for x in probe([images]))
+    assert features.shape == (2, 1 + REGION_GRID**2, REGION_FEATURE_DIMS)
+    assert model.get_layer("whiten").kernel.shape[0] == REGION_FEATURE_DIMS
+    # The deepest part ends the vector: each region is its box average of that map.
+    fmap = deeper[-1]
+    width = fmap.shape[-1]
+    weights = region_weights(fmap.shape[1])
+    expected = np.einsum("nhwc,rhw->nrc", fmap, weights)
+    assert np.allclose(features[..., -width:], expected, atol=1e-4)
 
 
 def test_the_input_side_must_fit_the_backbone_stride() -> None:
