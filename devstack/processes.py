@@ -59,6 +59,17 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.pid() is not None
 
+    @property
+    def stamp_file(self) -> Path:
+        return self.pid_file.with_suffix(".stamp")
+
+    def stamp(self) -> str:
+        """What the running process was started with (`start`'s ``stamp``; "" if none)."""
+        try:
+            return self.stamp_file.read_text().strip() if self.alive() else ""
+        except OSError:
+            return ""
+
     def start(
         self,
         argv: Sequence[str],
@@ -66,7 +77,10 @@ class ManagedProcess:
         env: Mapping[str, str],
         cwd: Path,
         user: str | None = None,
+        stamp: str = "",
     ) -> int:
+        """Start ``argv`` detached; ``stamp`` records what it was started with (for example
+        the model it loads), so that a caller can tell when it should be restarted."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
@@ -85,6 +99,7 @@ class ManagedProcess:
         _children[proc.pid] = proc
         started = _start_time(proc.pid)
         self.pid_file.write_text(f"{proc.pid} {started}\n")
+        self.stamp_file.write_text(f"{stamp}\n")
         logger.info("started %s (pid %d), log %s", self.name, proc.pid, self.log_file)
         return proc.pid
 
@@ -106,6 +121,7 @@ class ManagedProcess:
             time.sleep(0.5)
         _reap(pid)
         self.pid_file.unlink(missing_ok=True)
+        self.stamp_file.unlink(missing_ok=True)
         return True
 
     def kill(self) -> None:

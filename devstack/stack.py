@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
+from typing import Final
 
 import httpx
 from rich.console import Console
@@ -292,8 +294,9 @@ def _up(settings: Settings, layout: Layout, console: Console) -> StackStatus:
             f"[green]✓[/] connector {spec.name} {state['state']} ({len(state['tasks'])} task(s))"
         )
     for name in app_processes(settings):
-        start_app_process(settings, layout, name)
-        console.print(f"[green]✓[/] {name} running (log: {layout.log_file(name)})")
+        done = start_app_process(settings, layout, name)
+        why = " (its model changed)" if done == "restarted" else ""
+        console.print(f"[green]✓[/] {name} {done}{why} (log: {layout.log_file(name)})")
     _await_api(settings, layout, console)
     console.print(f"[bold]gallery: {settings.api.url}/[/]")
     console.print(f"stack up in {time.monotonic() - started:.1f}s")
@@ -312,11 +315,39 @@ def _await_api(settings: Settings, layout: Layout, console: Console) -> Health:
     return result
 
 
-def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
-    """Start one of our own processes (worker, producer) unless it is running."""
+#: Our processes that load the model (`Settings.worker.model_path`, or the shipped file).
+MODEL_LOADERS: Final = ("worker", "api")
+
+
+def app_stamp(settings: Settings, name: str) -> str:
+    """What a running process of ours must have been started with for `up` to keep it: for
+    the workers and the API, the model file they load (its version, path, size and time),
+    so that a model changed under a running stack (a new checkout, another
+    ``GALLERY_WORKER__MODEL_PATH``) is loaded by restarting them; "" for the others."""
+    if engine_of(name) not in MODEL_LOADERS:
+        return ""
+    from gallery_core.model.card import ModelCard, card_path_for
+    from gallery_core.model.encoder import DEFAULT_MODEL_PATH
+
+    path = Path(settings.worker.model_path or DEFAULT_MODEL_PATH).resolve()
+    stat = path.stat()
+    version = ModelCard.load(card_path_for(path)).version
+    return f"model {version} {path} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def start_app_process(settings: Settings, layout: Layout, name: str) -> str:
+    """Start one of our own processes (worker, producer, API) unless it is running with
+    what it would be started with now (`app_stamp`); one started with something else is
+    restarted. Returns what was done: "running", "started" or "restarted"."""
     proc = process(layout, name)
+    stamp = app_stamp(settings, name)
+    done = "started"
     if proc.alive():
-        return
+        if proc.stamp() == stamp:
+            return "running"
+        logger.info("restarting %s: started with %r, now %r", name, proc.stamp(), stamp)
+        proc.stop()
+        done = "restarted"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PYTHONUNBUFFERED"] = "1"
     argv = [
@@ -327,7 +358,8 @@ def start_app_process(settings: Settings, layout: Layout, name: str) -> None:
         sys.executable,
         *app_argv(settings, name),
     ]
-    proc.start(argv, env=env, cwd=REPO_ROOT)
+    proc.start(argv, env=env, cwd=REPO_ROOT, stamp=stamp)
+    return done
 
 
 def _restart_failed_tasks(settings: Settings, name: str) -> None:

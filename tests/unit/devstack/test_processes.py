@@ -58,3 +58,26 @@ def test_output_goes_to_the_log_file(tmp_path: Path) -> None:
     while "hello from child" not in proc.log_file.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "hello from child" in proc.log_file.read_text()
+
+
+def test_a_started_process_keeps_its_stamp_until_it_stops(tmp_path: Path) -> None:
+    proc = _proc(tmp_path)
+    assert proc.stamp() == ""
+    proc.start(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        stamp="model 2026.12-4 /m.keras",
+    )
+    assert proc.stamp() == "model 2026.12-4 /m.keras"
+    proc.stop(timeout=10)
+    assert proc.stamp() == "" and not proc.stamp_file.exists()
+
+
+def test_a_dead_process_has_no_stamp(tmp_path: Path) -> None:
+    proc = _proc(tmp_path)
+    proc.start([sys.executable, "-c", "pass"], env=dict(os.environ), cwd=tmp_path, stamp="x")
+    deadline = time.monotonic() + 10
+    while proc.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.stamp() == ""
